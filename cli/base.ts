@@ -9,7 +9,7 @@ const DEBUG = /(^|,)\s*vouch\*?/.test(process.env.DEBUG ?? '');
  * no stack trace unless DEBUG=vouch*).
  */
 export abstract class VouchCommand extends Command {
-  static baseFlags = {
+  static override baseFlags = {
     json: Flags.boolean({ description: 'Print machine-readable JSON on stdout.', default: false }),
   };
 

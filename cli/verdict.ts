@@ -27,7 +27,9 @@ export function renderVerdict(v: Verdict): string {
   const lines = [`${tick(v.ok)} ${v.subject}  ${v.ok ? 'VERIFIED' : 'REJECTED'}`];
   lines.push(`  digest: ${v.digest}`);
   lines.push(`  SLSA build level: ${v.slsaLevel}${v.levelReason ? ` (not higher: ${v.levelReason})` : ''}`);
-  lines.push(`  predicate types: ${v.predicateTypes.length ? v.predicateTypes.join(', ') : '(none verified)'}`);
+  lines.push(
+    `  predicate types: ${v.predicateTypes.length ? v.predicateTypes.join(', ') : '(none verified)'}`,
+  );
   if (v.bundles.length) {
     lines.push(`  bundles (${v.bundles.length}):`);
     for (const b of v.bundles) lines.push(...bundleLines(b).map((l) => `    ${l}`));
@@ -44,6 +46,7 @@ export function renderVerdicts(vs: Verdict[]): string {
 
 export function summaryLine(vs: Verdict[]): string {
   const ok = vs.filter((v) => v.ok).length;
-  if (vs.length === 1) return vs[0]!.ok ? `verified ${vs[0]!.subject}` : `rejected ${vs[0]!.subject}: ${vs[0]!.reason}`;
+  if (vs.length === 1)
+    return vs[0]!.ok ? `verified ${vs[0]!.subject}` : `rejected ${vs[0]!.subject}: ${vs[0]!.reason}`;
   return `verified ${ok} of ${vs.length}${ok < vs.length ? `; first rejection: ${vs.find((v) => !v.ok)!.subject}: ${vs.find((v) => !v.ok)!.reason}` : ''}`;
 }

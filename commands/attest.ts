@@ -3,7 +3,13 @@ import { VouchCommand } from '../cli/base.js';
 import { registryFlags, registryOptions } from '../cli/flags/registry.js';
 import { signerSpec, signingFlags } from '../cli/flags/signing.js';
 import { attestImage } from '../src/bundles/index.js';
-import { attestFile, attestationBundlePath, readPredicate, subjectKind, writeBundleFile } from '../src/signing/index.js';
+import {
+  attestFile,
+  attestationBundlePath,
+  readPredicate,
+  subjectKind,
+  writeBundleFile,
+} from '../src/signing/index.js';
 
 export default class Attest extends VouchCommand {
   static override summary = 'Sign an in-toto attestation about an image or a file.';
@@ -17,12 +23,26 @@ export default class Attest extends VouchCommand {
     '<%= config.bin %> attest oci:./layout:v1 --predicate test.json --type https://in-toto.io/attestation/test-result/v0.1 --key vouch.key --json',
   ];
   static override args = {
-    subject: Args.string({ description: 'A file path, or an image: HOST/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST].', required: true }),
+    subject: Args.string({
+      description: 'A file path, or an image: HOST/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST].',
+      required: true,
+    }),
   };
   static override flags = {
-    predicate: Flags.string({ description: 'JSON file holding the predicate (a JSON object).', required: true, helpValue: 'FILE' }),
-    type: Flags.string({ description: 'Predicate type URI, e.g. https://slsa.dev/provenance/v1.', required: true, helpValue: 'URI' }),
-    'bundle-out': Flags.string({ description: 'Write the bundle to this file (files: instead of the default name).', helpValue: 'FILE' }),
+    predicate: Flags.string({
+      description: 'JSON file holding the predicate (a JSON object).',
+      required: true,
+      helpValue: 'FILE',
+    }),
+    type: Flags.string({
+      description: 'Predicate type URI, e.g. https://slsa.dev/provenance/v1.',
+      required: true,
+      helpValue: 'URI',
+    }),
+    'bundle-out': Flags.string({
+      description: 'Write the bundle to this file (files: instead of the default name).',
+      helpValue: 'FILE',
+    }),
     ...signingFlags,
     ...registryFlags,
   };
@@ -59,7 +79,9 @@ export default class Attest extends VouchCommand {
       },
     });
     const sig = res.signatures[0]!;
-    const bundlePath = flags['bundle-out'] ? await writeBundleFile(flags['bundle-out'], sig.result.bundleBytes) : undefined;
+    const bundlePath = flags['bundle-out']
+      ? await writeBundleFile(flags['bundle-out'], sig.result.bundleBytes)
+      : undefined;
     this.note(`attested ${res.pinned} with ${flags.type} as ${sig.result.signer}`);
     this.render(
       {
@@ -68,7 +90,11 @@ export default class Attest extends VouchCommand {
         signer: sig.result.signer,
         ...(sig.result.issuer ? { issuer: sig.result.issuer } : {}),
         ...(sig.result.tlogIndex === undefined ? {} : { tlogIndex: sig.result.tlogIndex }),
-        bundle: { digest: sig.result.digest, referrer: sig.referrer.digest, ...(bundlePath ? { path: bundlePath } : {}) },
+        bundle: {
+          digest: sig.result.digest,
+          referrer: sig.referrer.digest,
+          ...(bundlePath ? { path: bundlePath } : {}),
+        },
       },
       (d) => `${d.bundle.digest} ${res.repository}@${d.bundle.referrer}`,
     );

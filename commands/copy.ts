@@ -14,7 +14,10 @@ The source is resolved to a digest once. The destination tag (DST's tag, else SR
     '<%= config.bin %> copy 127.0.0.1:5000/demo/app@sha256:0123… oci:./backup --plain-http --json',
   ];
   static override args = {
-    src: Args.string({ description: 'Source: REGISTRY/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST].', required: true }),
+    src: Args.string({
+      description: 'Source: REGISTRY/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST].',
+      required: true,
+    }),
     dst: Args.string({ description: 'Destination: REGISTRY/REPO[:TAG] or oci:PATH[:TAG].', required: true }),
   };
   static override flags = {
@@ -23,7 +26,12 @@ The source is resolved to a digest once. The destination tag (DST's tag, else SR
       default: true,
       allowNo: true,
     }),
-    concurrency: Flags.integer({ description: 'Blobs transferred in parallel.', default: 4, min: 1, max: 32 }),
+    concurrency: Flags.integer({
+      description: 'Blobs transferred in parallel.',
+      default: 4,
+      min: 1,
+      max: 32,
+    }),
     ...registryFlags,
   };
 

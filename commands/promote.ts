@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { VouchCommand } from '../cli/base.js';
+import { badInput } from '../src/errors.js';
 import { registryFlags, registryOptions } from '../cli/flags/registry.js';
 import { signingFlags, signerSpec } from '../cli/flags/signing.js';
 import { trustFlags, trustOptions } from '../cli/flags/trust.js';
@@ -32,12 +33,10 @@ A refusal exits 1 and writes nothing at DST. A failure in steps 3-6 leaves the D
     }),
   };
   static override flags = {
-    policy: Flags.string({
-      description: 'Policy file (YAML or JSON) with a promotion section.',
-      required: true,
-    }),
+    // Checked in run() rather than `required`: oclif's missing-flag error is multi-line.
+    policy: Flags.string({ description: 'Policy file (YAML or JSON) with a promotion section (required).' }),
     'min-slsa-level': Flags.integer({
-      description: 'Minimum SLSA Build level (overrides the policy).',
+      description: 'Minimum SLSA Build level (raises the policy minimum, never lowers it).',
       min: 0,
       max: 3,
     }),
@@ -55,6 +54,13 @@ A refusal exits 1 and writes nothing at DST. A failure in steps 3-6 leaves the D
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Promote);
+    if (!flags.policy) {
+      throw badInput(
+        'PROMOTE_NO_POLICY',
+        'vouch promote needs --policy FILE',
+        'write one with: vouch policy init … --promote-from PATTERN --promote-to PATTERN --out policy.yaml',
+      );
+    }
     const policy = await loadPolicy(flags.policy);
     const trust = await trustOptions({ ...flags, key: undefined } as Parameters<typeof trustOptions>[0]);
     const dryRun = flags['dry-run'];

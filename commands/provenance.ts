@@ -3,10 +3,16 @@ import { VouchCommand } from '../cli/base.js';
 import { registryFlags, registryOptions } from '../cli/flags/registry.js';
 import { signingFlags, signerSpec } from '../cli/flags/signing.js';
 import { badInput } from '../src/errors.js';
-import { runProvenance, SCAN_FORMATS, type ProvenanceOutcome, type ScanFormat } from '../src/provenance/index.js';
+import {
+  runProvenance,
+  SCAN_FORMATS,
+  type ProvenanceOutcome,
+  type ScanFormat,
+} from '../src/provenance/index.js';
 
 export default class Provenance extends VouchCommand {
-  static override summary = 'Generate SLSA provenance v1 for images and files (optionally signed and pushed).';
+  static override summary =
+    'Generate SLSA provenance v1 for images and files (optionally signed and pushed).';
   static override description = `Writes an in-toto Statement v1 with a SLSA Provenance v1 predicate (https://slsa.dev/provenance/v1) for every SUBJECT: an existing file (sha256, plus sha512 with --digest sha512) or an image reference (registry/repo[:tag|@digest] or oci:DIR[:tag]), resolved to its digest once.
 
 The builder, build type, parameters and invocation come from the CI platform detected in the environment (GitHub Actions, GitLab CI, Buildkite, Jenkins, CircleCI, Azure Pipelines, Google Cloud Build, Tekton; otherwise a local build). Only an allowlist of each platform's variables is read. The source (repository without credentials, commit, ref, tags, dirty tree) comes from the CI variables and the git checkout in the current directory or --source-dir.
@@ -22,23 +28,46 @@ Without --sign the statement goes to --out or stdout. With --sign it is signed a
   ];
   static override strict = false;
   static override args = {
-    subject: Args.string({ description: 'Files and/or image references (one or more).', required: true }),
+    subject: Args.string({ description: 'Files and/or image references (one or more).' }),
   };
   static override flags = {
-    scan: Flags.string({ description: 'Vulnerability scan report to attach (needs --scan-format).', helpValue: 'FILE', dependsOn: ['scan-format'] }),
-    'scan-format': Flags.string({ description: 'Format of --scan.', options: [...SCAN_FORMATS], dependsOn: ['scan'] }),
-    'builder-id': Flags.string({ description: 'Override the detected builder id (a URI).', helpValue: 'URI' }),
-    'build-type': Flags.string({ description: 'Override the detected build type (a URI).', helpValue: 'URI' }),
+    scan: Flags.string({
+      description: 'Vulnerability scan report to attach (needs --scan-format).',
+      helpValue: 'FILE',
+    }),
+    'scan-format': Flags.string({ description: 'Format of --scan.', options: [...SCAN_FORMATS] }),
+    'builder-id': Flags.string({
+      description: 'Override the detected builder id (a URI).',
+      helpValue: 'URI',
+    }),
+    'build-type': Flags.string({
+      description: 'Override the detected build type (a URI).',
+      helpValue: 'URI',
+    }),
     material: Flags.string({
       description: 'Extra resolved dependency as URI@sha256:HEX (repeatable).',
       helpValue: 'URI@sha256:HEX',
       multiple: true,
     }),
-    'source-dir': Flags.string({ description: 'Git checkout to record as the source (default: current directory).', helpValue: 'DIR' }),
-    digest: Flags.string({ description: 'Digest for file subjects: sha256, or sha512 for sha256 and sha512.', options: ['sha256', 'sha512'], default: 'sha256' }),
-    out: Flags.string({ char: 'o', description: 'Write the statement (or bundle, with --sign) here instead of stdout.', helpValue: 'FILE' }),
+    'source-dir': Flags.string({
+      description: 'Git checkout to record as the source (default: current directory).',
+      helpValue: 'DIR',
+    }),
+    digest: Flags.string({
+      description: 'Digest for file subjects: sha256, or sha512 for sha256 and sha512.',
+      options: ['sha256', 'sha512'],
+      default: 'sha256',
+    }),
+    out: Flags.string({
+      char: 'o',
+      description: 'Write the statement (or bundle, with --sign) here instead of stdout.',
+      helpValue: 'FILE',
+    }),
     sign: Flags.boolean({ description: 'Sign the statements as DSSE Sigstore bundles.', default: false }),
-    push: Flags.boolean({ description: 'Attach the signed bundles to every image subject (needs --sign).', default: false, dependsOn: ['sign'] }),
+    push: Flags.boolean({
+      description: 'Attach the signed bundles to every image subject (needs --sign).',
+      default: false,
+    }),
     ...signingFlags,
     ...registryFlags,
   };
@@ -46,7 +75,31 @@ Without --sign the statement goes to --out or stdout. With --sign it is signed a
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Provenance);
     const subjects = (argv as string[]).filter((a) => a !== '');
-    if (subjects.length === 0) throw badInput('NO_SUBJECT', 'no subject given', 'name at least one file or image reference');
+    // Non-strict parsing (for SUBJECT...) passes unknown flags through as arguments.
+    const unknown = subjects.find((a) => a.startsWith('-'));
+    if (unknown) throw badInput('USAGE', `unknown flag ${unknown}`, 'see: vouch provenance --help');
+    // Checked here rather than with oclif's required/dependsOn, whose multi-line messages lose
+    // the flag names when cut to one line.
+    if (subjects.length === 0)
+      throw badInput(
+        'NO_SUBJECT',
+        'no SUBJECT given',
+        'name at least one file or image reference: vouch provenance FILE|IMAGE...',
+      );
+    if (flags.scan && !flags['scan-format'])
+      throw badInput(
+        'SCAN_FORMAT_MISSING',
+        '--scan needs --scan-format',
+        `name the report format: --scan-format ${SCAN_FORMATS.join('|')}`,
+      );
+    if (flags['scan-format'] && !flags.scan)
+      throw badInput('SCAN_MISSING', '--scan-format needs --scan FILE');
+    if (flags.push && !flags.sign)
+      throw badInput(
+        'PUSH_NEEDS_SIGN',
+        '--push needs --sign',
+        'only signed bundles are attached to images: add --sign',
+      );
     const outcome = await runProvenance({
       subjects,
       digest: flags.digest as 'sha256' | 'sha512',
@@ -96,7 +149,12 @@ function jsonSummary(o: ProvenanceOutcome): Record<string, unknown> {
     ...(d.signer ? { signer: d.signer, bundleDigest: d.bundleDigest } : {}),
   });
   return {
-    subjects: o.subjects.map((s) => ({ kind: s.kind, input: s.input, name: s.subject.name, digest: s.subject.digest })),
+    subjects: o.subjects.map((s) => ({
+      kind: s.kind,
+      input: s.input,
+      name: s.subject.name,
+      digest: s.subject.digest,
+    })),
     ci: o.generated.ci,
     builderId: st.predicate.runDetails.builder.id,
     buildType: st.predicate.buildDefinition.buildType,

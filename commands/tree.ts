@@ -14,7 +14,10 @@ Referrers come from the referrers API, or from the referrers tag schema (sha256-
     '<%= config.bin %> tree oci:./build/layout:v1',
   ];
   static override args = {
-    ref: Args.string({ description: 'Image: REGISTRY/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST].', required: true }),
+    ref: Args.string({
+      description: 'Image: REGISTRY/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST].',
+      required: true,
+    }),
   };
   static override flags = {
     referrers: Flags.boolean({ description: 'List referrers.', default: true, allowNo: true }),

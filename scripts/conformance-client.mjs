@@ -17,24 +17,34 @@ function die(code, message) {
 async function main(argv) {
   const [cmd, ...rest] = argv;
   if (cmd === 'sign-bundle') die(1, 'unsupported: sign-bundle');
-  if (cmd !== 'verify-bundle') die(2, `usage: verify-bundle --bundle FILE (--certificate-identity I --certificate-oidc-issuer O | --key K) [--trusted-root FILE] FILE_OR_DIGEST`);
+  if (cmd !== 'verify-bundle')
+    die(
+      2,
+      `usage: verify-bundle --bundle FILE (--certificate-identity I --certificate-oidc-issuer O | --key K) [--trusted-root FILE] FILE_OR_DIGEST`,
+    );
   const opts = {};
   const positional = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '--staging') opts.staging = true;
-    else if (['--bundle', '--certificate-identity', '--certificate-oidc-issuer', '--key', '--trusted-root'].includes(a)) {
+    else if (
+      ['--bundle', '--certificate-identity', '--certificate-oidc-issuer', '--key', '--trusted-root'].includes(
+        a,
+      )
+    ) {
       if (i + 1 >= rest.length) die(2, `${a} needs a value`);
       opts[a.slice(2)] = rest[++i];
     } else if (a.startsWith('--')) die(2, `unknown option ${a}`);
     else positional.push(a);
   }
   if (!opts.bundle || positional.length !== 1) die(2, 'need --bundle FILE and one FILE_OR_DIGEST');
-  if (!existsSync(path.join(dist, 'verify/bundle.js'))) die(2, `vouch is not built: run npm run build in ${root}`);
+  if (!existsSync(path.join(dist, 'verify/bundle.js')))
+    die(2, `vouch is not built: run npm run build in ${root}`);
   const { verifyBundle, parseBundle, assertTrustStated } = await import(path.join(dist, 'verify/bundle.js'));
   const { loadTrustedRoot, loadPublicKey } = await import(path.join(dist, 'trust/index.js'));
 
-  if (opts.staging && !opts['trusted-root']) die(2, '--staging needs --trusted-root (vouch embeds only the production root)');
+  if (opts.staging && !opts['trusted-root'])
+    die(2, '--staging needs --trusted-root (vouch embeds only the production root)');
   const trustedRoot = await loadTrustedRoot({ file: opts['trusted-root'], offline: true });
   const trust = { trustedRoot };
   if (opts.key) trust.keys = [{ key: await loadPublicKey(opts.key) }];
@@ -46,10 +56,16 @@ async function main(argv) {
   // Protocol: sha256:<64 hex> that is not a path on disk is a digest; anything else is a file.
   const subject = positional[0];
   const m = /^sha256:([0-9a-fA-F]{64})$/.exec(subject);
-  const artifact = m && !existsSync(subject) ? { kind: 'digest', algorithm: 'sha256', hex: m[1].toLowerCase() } : { kind: 'file', path: subject };
+  const artifact =
+    m && !existsSync(subject)
+      ? { kind: 'digest', algorithm: 'sha256', hex: m[1].toLowerCase() }
+      : { kind: 'file', path: subject };
 
   const bytes = readFileSync(opts.bundle);
-  const result = await verifyBundle(parseBundle(bytes, opts.bundle), artifact, trust, { source: opts.bundle, bytes });
+  const result = await verifyBundle(parseBundle(bytes, opts.bundle), artifact, trust, {
+    source: opts.bundle,
+    bytes,
+  });
   if (!result.report.ok) die(1, `FAIL: ${result.report.error ?? 'verification failed'}`);
   process.stderr.write(`OK: ${result.report.checks.map((c) => c.name).join(', ')}\n`);
 }

@@ -7,7 +7,16 @@
 // (the refusal is expected: exit 1 and no prod tag).
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,13 +39,21 @@ function title(s) {
 /** Runs `vouch ARGS` in the work dir, echoing the command and its output; checks the exit code. */
 function vouch(args, { expect = 0, show = true } = {}) {
   process.stdout.write(`$ vouch ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: WORK,
-    encoding: 'utf8',
-    env: { ...process.env, VOUCH_OFFLINE: '1' },
-    timeout: 60_000,
-  });
-  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`.trimEnd();
+  // stdout and stderr share one file so the output reads in the order it was written.
+  const outFile = join(WORK, '.out');
+  const fd = openSync(outFile, 'w');
+  let r;
+  try {
+    r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: WORK,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, VOUCH_OFFLINE: '1' },
+      timeout: 60_000,
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const text = readFileSync(outFile, 'utf8').trimEnd();
   if (show && text) process.stdout.write(text.replace(/^/gm, '    ') + '\n');
   const code = r.status ?? -1;
   if (code !== expect) {
@@ -45,7 +62,24 @@ function vouch(args, { expect = 0, show = true } = {}) {
   } else if (expect !== 0) {
     process.stdout.write(`    (exit ${code}, as expected)\n`);
   }
-  return { code, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  return { code, text };
+}
+
+/** The VSA statement attached to `digest` in a layout (read straight from the files). */
+function vsaIn(dir, digest) {
+  const blob = (d) => readFileSync(join(WORK, dir, 'blobs', 'sha256', d.replace('sha256:', '')));
+  const index = JSON.parse(readFileSync(join(WORK, dir, 'index.json'), 'utf8'));
+  const fallback = index.manifests.find(
+    (m) => m.annotations?.['org.opencontainers.image.ref.name'] === digest.replace(':', '-'),
+  );
+  if (!fallback) return undefined;
+  for (const r of JSON.parse(blob(fallback.digest)).manifests) {
+    if (r.annotations?.['dev.sigstore.bundle.predicateType'] !== 'https://slsa.dev/verification_summary/v1')
+      continue;
+    const bundle = JSON.parse(blob(JSON.parse(blob(r.digest)).layers[0].digest));
+    return JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
+  }
+  return undefined;
 }
 
 /** Writes a 2-platform image index into an OCI layout, tagged TAG (like scripts/mklayout.mjs). */
@@ -173,6 +207,12 @@ try {
   ]);
   if (layoutTag('prod', 'v1') !== d1)
     failures.push(`prod:v1 should be ${d1}, is ${layoutTag('prod', 'v1') ?? 'absent'}`);
+  const vsa = vsaIn('prod', d1);
+  if (!vsa) failures.push('no VSA attached to prod:v1');
+  else {
+    process.stdout.write('    the Verification Summary Attestation attached to prod:v1:\n');
+    process.stdout.write(JSON.stringify(vsa, null, 2).replace(/^/gm, '    | ') + '\n');
+  }
 
   title('6. a second image whose provenance comes from an untrusted builder is refused');
   const d2 = makeImage(join(WORK, 'staging'), 'v2');

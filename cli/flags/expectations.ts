@@ -8,21 +8,45 @@ import type { SlsaLevel } from '../../src/policy/index.js';
 import type { Expectations } from '../../src/verify/index.js';
 
 export const expectationFlags = {
-  'source-uri': Flags.string({ description: 'Expected source repository, e.g. github.com/acme/widget.', helpGroup: 'EXPECTATIONS' }),
-  'source-branch': Flags.string({ description: 'Expected source branch (ref refs/heads/BRANCH).', helpGroup: 'EXPECTATIONS' }),
-  'source-tag': Flags.string({ description: 'Expected source tag, exactly (ref refs/tags/TAG).', helpGroup: 'EXPECTATIONS' }),
+  'source-uri': Flags.string({
+    description: 'Expected source repository, e.g. github.com/acme/widget.',
+    helpGroup: 'EXPECTATIONS',
+  }),
+  'source-branch': Flags.string({
+    description: 'Expected source branch (ref refs/heads/BRANCH).',
+    helpGroup: 'EXPECTATIONS',
+  }),
+  'source-tag': Flags.string({
+    description: 'Expected source tag, exactly (ref refs/tags/TAG).',
+    helpGroup: 'EXPECTATIONS',
+  }),
   'source-versioned-tag': Flags.string({
     description: 'Expected semver tag prefix: v1 matches v1.x.y, v1.2 matches v1.2.y.',
     helpGroup: 'EXPECTATIONS',
   }),
   'builder-id': Flags.string({
-    description: 'Expected builder id; without @REF any ref of it matches. Without --policy it is the builder you trust (up to level 3).',
+    description:
+      'Expected builder id; without @REF any ref of it matches. Without --policy it is the builder you trust (up to level 3).',
     helpGroup: 'EXPECTATIONS',
   }),
-  'predicate-type': Flags.string({ description: 'Require a verified attestation of this predicate type (repeatable).', multiple: true, helpGroup: 'EXPECTATIONS' }),
-  'min-slsa-level': Flags.integer({ description: 'Fail below this SLSA Build level (0-3).', min: 0, max: 3, helpGroup: 'EXPECTATIONS' }),
-  policy: Flags.string({ description: 'Policy file (YAML or JSON); see docs/policy.md.', helpGroup: 'EXPECTATIONS' }),
-  'decision-log': Flags.string({ description: 'Append one ALLOW/DENY decision record (JSON line) per subject to this file.' }),
+  'predicate-type': Flags.string({
+    description: 'Require a verified attestation of this predicate type (repeatable).',
+    multiple: true,
+    helpGroup: 'EXPECTATIONS',
+  }),
+  'min-slsa-level': Flags.integer({
+    description: 'Fail below this SLSA Build level (0-3).',
+    min: 0,
+    max: 3,
+    helpGroup: 'EXPECTATIONS',
+  }),
+  policy: Flags.string({
+    description: 'Policy file (YAML or JSON); see docs/policy.md.',
+    helpGroup: 'EXPECTATIONS',
+  }),
+  'decision-log': Flags.string({
+    description: 'Append one ALLOW/DENY decision record (JSON line) per subject to this file.',
+  }),
 };
 
 export interface ExpectationFlagValues {
@@ -36,12 +60,22 @@ export interface ExpectationFlagValues {
 }
 
 export function expectationsFromFlags(f: ExpectationFlagValues): Expectations {
-  const refs = (['source-branch', 'source-tag', 'source-versioned-tag'] as const).filter((k) => f[k] !== undefined);
+  const refs = (['source-branch', 'source-tag', 'source-versioned-tag'] as const).filter(
+    (k) => f[k] !== undefined,
+  );
   if (refs.length > 1) {
-    throw badInput('EXPECTATION_CONFLICT', `--${refs.join(' and --')} contradict: a ref is one branch or one tag`, 'give only one of them');
+    throw badInput(
+      'EXPECTATION_CONFLICT',
+      `--${refs.join(' and --')} contradict: a ref is one branch or one tag`,
+      'give only one of them',
+    );
   }
   if (f['source-versioned-tag'] !== undefined && !/^v?\d+(\.\d+){0,2}$/.test(f['source-versioned-tag'])) {
-    throw badInput('EXPECTATION_INVALID', `--source-versioned-tag ${f['source-versioned-tag']} is not a semver prefix`, 'e.g. v1, v1.2 or v1.2.3');
+    throw badInput(
+      'EXPECTATION_INVALID',
+      `--source-versioned-tag ${f['source-versioned-tag']} is not a semver prefix`,
+      'e.g. v1, v1.2 or v1.2.3',
+    );
   }
   const exp: Expectations = {};
   const source: NonNullable<Expectations['source']> = {};

@@ -21,7 +21,8 @@ export const signingFlags = {
     helpGroup: 'SIGNING',
   }),
   certificate: Flags.string({
-    description: 'PEM file with the certificate for --key (leaf first, then chain) issued by your organisation CA.',
+    description:
+      'PEM file with the certificate for --key (leaf first, then chain) issued by your organisation CA.',
     helpValue: 'FILE',
     helpGroup: 'SIGNING',
   }),
@@ -53,7 +54,8 @@ export const signingFlags = {
     helpGroup: 'SIGNING',
   }),
   'signing-config': Flags.string({
-    description: 'Sigstore SigningConfig v0.2 JSON naming Fulcio, Rekor (v1 or v2) and TSA; flags above override it.',
+    description:
+      'Sigstore SigningConfig v0.2 JSON naming Fulcio, Rekor (v1 or v2) and TSA; flags above override it.',
     helpValue: 'FILE',
     helpGroup: 'SIGNING',
   }),
@@ -81,10 +83,15 @@ export async function signerSpec(flags: SigningFlagValues, ctx: SignerSpecContex
   const env = ctx.env ?? process.env;
   if (flags.key) {
     if (flags['identity-token']) {
-      throw badInput('SIGNER_CONFLICT', '--key and --identity-token cannot be combined', 'choose key-based or keyless signing');
+      throw badInput(
+        'SIGNER_CONFLICT',
+        '--key and --identity-token cannot be combined',
+        'choose key-based or keyless signing',
+      );
     }
     for (const f of ['fulcio-url', 'signing-config'] as const) {
-      if (flags[f]) throw badInput('SIGNER_CONFLICT', `--${f} is for keyless signing and cannot be used with --key`);
+      if (flags[f])
+        throw badInput('SIGNER_CONFLICT', `--${f} is for keyless signing and cannot be used with --key`);
     }
     const pem = await readKeyFile(flags.key);
     const password = isEncryptedPem(pem)
@@ -101,7 +108,10 @@ export async function signerSpec(flags: SigningFlagValues, ctx: SignerSpecContex
     };
   }
   if (flags.certificate) {
-    throw badInput('CERT_WITHOUT_KEY', '--certificate needs --key (the private key the certificate was issued for)');
+    throw badInput(
+      'CERT_WITHOUT_KEY',
+      '--certificate needs --key (the private key the certificate was issued for)',
+    );
   }
   if (flags['key-password-file']) {
     throw badInput('PASSWORD_WITHOUT_KEY', '--key-password-file needs --key');

@@ -77,10 +77,18 @@ export function identityFromFlags(flags: TrustFlagValues): IdentityMatcher | und
   const hasIssuer = issuer !== undefined || issuerRegexp !== undefined;
   if (!hasSubject && !hasIssuer) return undefined;
   if (!hasSubject) {
-    throw badInput('IDENTITY_INCOMPLETE', 'an OIDC issuer was given without a signer identity', 'add --certificate-identity or --certificate-identity-regexp');
+    throw badInput(
+      'IDENTITY_INCOMPLETE',
+      'an OIDC issuer was given without a signer identity',
+      'add --certificate-identity or --certificate-identity-regexp',
+    );
   }
   if (!hasIssuer) {
-    throw badInput('IDENTITY_INCOMPLETE', 'a signer identity was given without its OIDC issuer', 'add --certificate-oidc-issuer or --certificate-oidc-issuer-regexp');
+    throw badInput(
+      'IDENTITY_INCOMPLETE',
+      'a signer identity was given without its OIDC issuer',
+      'add --certificate-oidc-issuer or --certificate-oidc-issuer-regexp',
+    );
   }
   if (subjectRegexp !== undefined) anchoredRegExp(subjectRegexp, '--certificate-identity-regexp');
   if (issuerRegexp !== undefined) anchoredRegExp(issuerRegexp, '--certificate-oidc-issuer-regexp');

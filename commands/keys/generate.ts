@@ -18,14 +18,21 @@ Key types: p256 (ECDSA P-256, default, the most widely verifiable), p384 (ECDSA 
     '<%= config.bin %> keys generate --type ed25519 --no-password --out-dir /tmp/test-key',
   ];
   static override flags = {
-    'out-dir': Flags.string({ description: 'Directory for vouch.key and vouch.pub.', default: '.', helpValue: 'DIR' }),
+    'out-dir': Flags.string({
+      description: 'Directory for vouch.key and vouch.pub.',
+      default: '.',
+      helpValue: 'DIR',
+    }),
     type: Flags.string({ description: 'Key type.', options: [...KEY_TYPES], default: 'p256' }),
     'password-file': Flags.string({
       description: 'File holding the password that encrypts vouch.key.',
       helpValue: 'FILE',
       exclusive: ['no-password'],
     }),
-    'no-password': Flags.boolean({ description: 'Write vouch.key unencrypted (test keys only).', default: false }),
+    'no-password': Flags.boolean({
+      description: 'Write vouch.key unencrypted (test keys only).',
+      default: false,
+    }),
   };
 
   async run(): Promise<void> {
@@ -34,20 +41,24 @@ Key types: p256 (ECDSA P-256, default, the most widely verifiable), p384 (ECDSA 
     if (flags['no-password']) password = undefined;
     else if (flags['password-file']) password = await readPasswordFile(flags['password-file']);
     else {
-      password = await keyPassword(undefined, { what: 'the new key', confirm: true }).catch((err: unknown) => {
-        if ((err as { code?: string }).code === 'KEY_PASSWORD_REQUIRED') {
-          throw badInput(
-            'KEY_PASSWORD_REQUIRED',
-            'no password for the new key',
-            'pass --password-file FILE, run on a terminal to be prompted, set VOUCH_KEY_PASSWORD, or --no-password for an unencrypted test key',
-          );
-        }
-        throw err;
-      });
+      password = await keyPassword(undefined, { what: 'the new key', confirm: true }).catch(
+        (err: unknown) => {
+          if ((err as { code?: string }).code === 'KEY_PASSWORD_REQUIRED') {
+            throw badInput(
+              'KEY_PASSWORD_REQUIRED',
+              'no password for the new key',
+              'pass --password-file FILE, run on a terminal to be prompted, set VOUCH_KEY_PASSWORD, or --no-password for an unencrypted test key',
+            );
+          }
+          throw err;
+        },
+      );
     }
     const pair = await generateKeyPair({ type: flags.type as KeyType, password });
     const written = await writeKeyPair(flags['out-dir'], pair);
-    this.note(`wrote ${written.privateKeyPath} (${pair.type}, ${pair.encrypted ? 'encrypted' : 'NOT encrypted'})`);
+    this.note(
+      `wrote ${written.privateKeyPath} (${pair.type}, ${pair.encrypted ? 'encrypted' : 'NOT encrypted'})`,
+    );
     this.note(`wrote ${written.publicKeyPath} (hint ${pair.hint})`);
     this.render(
       {

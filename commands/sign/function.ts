@@ -22,7 +22,10 @@ Signing: --key FILE (optionally --certificate for an organisation CA, --tlog-upl
     file: Args.string({ description: 'The function package to sign.', required: true }),
   };
   static override flags = {
-    'bundle-out': Flags.string({ description: 'Write the bundle here instead of FILE.sigstore.json.', helpValue: 'FILE' }),
+    'bundle-out': Flags.string({
+      description: 'Write the bundle here instead of FILE.sigstore.json.',
+      helpValue: 'FILE',
+    }),
     push: Flags.string({
       description: 'Also push the package as an OCI artifact to this repository[:tag] and attach the bundle.',
       helpValue: 'REF',
@@ -36,8 +39,13 @@ Signing: --key FILE (optionally --certificate for an organisation CA, --tlog-upl
     const spec = await signerSpec(flags);
     const registry = flags.push ? await registryOptions(flags) : undefined;
     const signed = await signFile(args.file, spec);
-    const pushed = flags.push ? await publishFunction(args.file, flags.push, signed, { registry }) : undefined;
-    const bundlePath = await writeBundleFile(flags['bundle-out'] ?? `${args.file}.sigstore.json`, signed.bundleBytes);
+    const pushed = flags.push
+      ? await publishFunction(args.file, flags.push, signed, { registry })
+      : undefined;
+    const bundlePath = await writeBundleFile(
+      flags['bundle-out'] ?? `${args.file}.sigstore.json`,
+      signed.bundleBytes,
+    );
     this.note(
       `signed ${args.file} (sha256:${signed.sha256}, ${signed.size} bytes) as ${signed.signer}` +
         (signed.tlogIndex === undefined ? '' : `, tlog index ${signed.tlogIndex}`),
@@ -51,7 +59,12 @@ Signing: --key FILE (optionally --certificate for an organisation CA, --tlog-upl
         signer: signed.signer,
         ...(signed.issuer ? { issuer: signed.issuer } : {}),
         ...(signed.tlogIndex === undefined ? {} : { tlogIndex: signed.tlogIndex }),
-        bundle: { digest: signed.digest, path: bundlePath, mediaType: signed.bundle.mediaType, content: signed.content },
+        bundle: {
+          digest: signed.digest,
+          path: bundlePath,
+          mediaType: signed.bundle.mediaType,
+          content: signed.content,
+        },
         ...(pushed
           ? {
               push: {
@@ -64,7 +77,10 @@ Signing: --key FILE (optionally --certificate for an organisation CA, --tlog-upl
           : {}),
       },
       (d) =>
-        [`${d.bundle.digest} ${d.bundle.path}`, ...(d.push ? [`${d.push.referrer} ${d.push.reference}`] : [])].join('\n'),
+        [
+          `${d.bundle.digest} ${d.bundle.path}`,
+          ...(d.push ? [`${d.push.referrer} ${d.push.reference}`] : []),
+        ].join('\n'),
     );
   }
 }

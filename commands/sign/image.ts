@@ -17,11 +17,17 @@ REF is a registry reference (HOST/REPO:TAG or @DIGEST) or an OCI image layout (o
     '<%= config.bin %> sign image oci:./layout:v1 --key vouch.key --json',
   ];
   static override args = {
-    ref: Args.string({ description: 'Image: HOST/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST].', required: true }),
+    ref: Args.string({
+      description: 'Image: HOST/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST].',
+      required: true,
+    }),
   };
   static override flags = {
     recursive: Flags.boolean({ description: 'Also sign each manifest listed by an index.', default: false }),
-    'bundle-out': Flags.string({ description: 'Also write the (top-level) bundle to this file.', helpValue: 'FILE' }),
+    'bundle-out': Flags.string({
+      description: 'Also write the (top-level) bundle to this file.',
+      helpValue: 'FILE',
+    }),
     ...signingFlags,
     ...registryFlags,
   };
@@ -38,7 +44,9 @@ REF is a registry reference (HOST/REPO:TAG or @DIGEST) or an OCI image layout (o
       },
     });
     const top = res.signatures[0]!;
-    const bundlePath = flags['bundle-out'] ? await writeBundleFile(flags['bundle-out'], top.result.bundleBytes) : undefined;
+    const bundlePath = flags['bundle-out']
+      ? await writeBundleFile(flags['bundle-out'], top.result.bundleBytes)
+      : undefined;
     this.note(
       `signed ${res.pinned} as ${top.result.signer}` +
         (res.signatures.length > 1 ? ` (+${res.signatures.length - 1} manifests)` : '') +

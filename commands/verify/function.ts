@@ -19,7 +19,10 @@ Verifying needs a stated trust: --certificate-identity with --certificate-oidc-i
   ];
   static override strict = false;
   static override args = {
-    file: Args.string({ description: 'Function package or file to verify (several may be given).', required: true }),
+    file: Args.string({
+      description: 'Function package or file to verify (several may be given).',
+      required: true,
+    }),
   };
   static override flags = {
     bundle: Flags.string({ description: 'Bundle file (only with one FILE); default FILE.sigstore.json.' }),
@@ -31,10 +34,18 @@ Verifying needs a stated trust: --certificate-identity with --certificate-oidc-i
     const { argv, flags } = await this.parse(VerifyFunction);
     const files = argv as string[];
     if (flags.bundle && files.length > 1) {
-      throw badInput('USAGE', '--bundle names one bundle but several files were given', 'verify each file with its own FILE.sigstore.json, or one at a time');
+      throw badInput(
+        'USAGE',
+        '--bundle names one bundle but several files were given',
+        'verify each file with its own FILE.sigstore.json, or one at a time',
+      );
     }
     const plan = await planFromFlags(flags);
-    const items = files.map((f) => ({ artifact: f, bundle: flags.bundle ?? `${f}.sigstore.json`, defaultBundle: !flags.bundle }));
+    const items = files.map((f) => ({
+      artifact: f,
+      bundle: flags.bundle ?? `${f}.sigstore.json`,
+      defaultBundle: !flags.bundle,
+    }));
     const verdicts = await verifyBlobs(items, plan);
     await logDecisions(flags['decision-log'], verdicts, plan);
     this.render(verdicts.length === 1 ? verdicts[0]! : verdicts, () => renderVerdicts(verdicts));

@@ -20,7 +20,10 @@ Several REFs are verified concurrently. Exit 0 when all verify, 1 when any is re
   ];
   static override strict = false;
   static override args = {
-    ref: Args.string({ description: 'Image: REGISTRY/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST] (several may be given).', required: true }),
+    ref: Args.string({
+      description: 'Image: REGISTRY/REPO[:TAG|@DIGEST] or oci:PATH[:TAG|@DIGEST] (several may be given).',
+      required: true,
+    }),
   };
   static override flags = { ...trustFlags, ...expectationFlags, ...registryFlags };
 

@@ -28,7 +28,8 @@ export function dssePayloadBytes(envelope: DsseEnvelopeLike): Buffer {
   const p = envelope.payload;
   let bytes: Buffer;
   if (typeof p === 'string') {
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(p)) throw rejected('DSSE_PAYLOAD', 'DSSE payload is not base64', 'the envelope is corrupt');
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(p))
+      throw rejected('DSSE_PAYLOAD', 'DSSE payload is not base64', 'the envelope is corrupt');
     if ((p.length * 3) / 4 > MAX_STATEMENT_BYTES) throw tooLarge();
     bytes = Buffer.from(p, 'base64');
   } else if (p instanceof Uint8Array) bytes = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
@@ -43,7 +44,12 @@ export function parseStatement(bytes: Buffer | string): Statement {
   try {
     doc = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
   } catch (e) {
-    throw rejected('STATEMENT_JSON', `in-toto statement is not valid JSON: ${(e as Error).message}`, 'the attestation is corrupt', e);
+    throw rejected(
+      'STATEMENT_JSON',
+      `in-toto statement is not valid JSON: ${(e as Error).message}`,
+      'the attestation is corrupt',
+      e,
+    );
   }
   return validateStatement(doc, { allowV01: true });
 }
@@ -54,5 +60,9 @@ export function decodeDssePayload(envelope: DsseEnvelopeLike): Statement {
 }
 
 function tooLarge() {
-  return rejected('DSSE_PAYLOAD_SIZE', `DSSE payload exceeds ${MAX_STATEMENT_BYTES} bytes`, 'the attestation is too large to be accepted');
+  return rejected(
+    'DSSE_PAYLOAD_SIZE',
+    `DSSE payload exceeds ${MAX_STATEMENT_BYTES} bytes`,
+    'the attestation is too large to be accepted',
+  );
 }

@@ -46,7 +46,11 @@ export interface Statement<P = Record<string, unknown>> {
  * Builds a Statement v1. Subjects are copied so later edits of the caller's objects do not
  * change what gets signed; digest hex is lower-cased as the digest-set spec requires.
  */
-export function buildStatement<P extends object>(subjects: Subject[], predicateType: string, predicate: P): Statement<P> {
+export function buildStatement<P extends object>(
+  subjects: Subject[],
+  predicateType: string,
+  predicate: P,
+): Statement<P> {
   return {
     _type: STATEMENT_TYPE_V1,
     subject: subjects.map((s) => ({ ...s, digest: normalizeDigestSet(s.digest) })),

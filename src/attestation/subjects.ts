@@ -11,7 +11,11 @@ export function splitDigest(digest: string): { alg: string; hex: string } | unde
 }
 
 /** True when some subject of the statement carries exactly this digest (hex compared case-insensitively). */
-export function statementBindsDigest(statement: Pick<Statement, 'subject'>, alg: string, hex: string): boolean {
+export function statementBindsDigest(
+  statement: Pick<Statement, 'subject'>,
+  alg: string,
+  hex: string,
+): boolean {
   if (!Array.isArray(statement.subject) || hex.length === 0) return false;
   const want = hex.toLowerCase();
   return statement.subject.some((s) => {
@@ -37,6 +41,9 @@ export function digestSetsMatch(a: DigestSet, b: DigestSet): boolean {
 }
 
 /** The subjects of a statement whose digest set matches `want`. */
-export function matchingSubjects<S extends { digest?: DigestSet }>(statement: { subject: S[] }, want: DigestSet): S[] {
+export function matchingSubjects<S extends { digest?: DigestSet }>(
+  statement: { subject: S[] },
+  want: DigestSet,
+): S[] {
   return statement.subject.filter((s) => s.digest !== undefined && digestSetsMatch(s.digest, want));
 }

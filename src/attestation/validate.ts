@@ -99,7 +99,15 @@ function ownerOf(schemaObject: unknown): string | undefined {
       owners!.set(v, file);
       for (const x of Object.values(v)) walk(x, file);
     };
-    for (const s of [resourceDescriptorSchema, statementSchema, provenanceV1Schema, provenanceV02Schema, vulnsV02Schema, vsaV1Schema, dsseEnvelopeSchema]) {
+    for (const s of [
+      resourceDescriptorSchema,
+      statementSchema,
+      provenanceV1Schema,
+      provenanceV02Schema,
+      vulnsV02Schema,
+      vsaV1Schema,
+      dsseEnvelopeSchema,
+    ]) {
       walk(s, fileName(s.$id));
     }
   }
@@ -108,8 +116,10 @@ function ownerOf(schemaObject: unknown): string | undefined {
 
 function toProblem(name: SchemaName, e: ErrorObject, prefix: string): SchemaProblem {
   let message = e.message ?? 'is invalid';
-  if (e.keyword === 'required') message = `missing required field ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`;
-  else if (e.keyword === 'const') message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+  if (e.keyword === 'required')
+    message = `missing required field ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`;
+  else if (e.keyword === 'const')
+    message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
   else if (e.keyword === 'pattern') message = `${message} (got ${JSON.stringify(e.data)})`;
   return {
     schema: ownerOf(e.parentSchema) ?? fileName(SchemaId[name]),
@@ -124,7 +134,9 @@ export function checkSchema(name: SchemaName, doc: unknown, prefix = ''): Schema
   const v = validator(name);
   if (v(doc)) return undefined;
   const e = v.errors?.[0];
-  return e ? toProblem(name, e, prefix) : { schema: fileName(SchemaId[name]), instancePath: prefix, schemaPath: '#', message: 'is invalid' };
+  return e
+    ? toProblem(name, e, prefix)
+    : { schema: fileName(SchemaId[name]), instancePath: prefix, schemaPath: '#', message: 'is invalid' };
 }
 
 /**
@@ -134,7 +146,8 @@ export function checkSchema(name: SchemaName, doc: unknown, prefix = ''): Schema
  */
 export function checkStatement(stmt: unknown, opts: { allowV01?: boolean } = {}): SchemaProblem | undefined {
   let doc = stmt;
-  if (opts.allowV01 && isObject(stmt) && stmt._type === STATEMENT_TYPE_V01) doc = { ...stmt, _type: STATEMENT_TYPE_V1 };
+  if (opts.allowV01 && isObject(stmt) && stmt._type === STATEMENT_TYPE_V01)
+    doc = { ...stmt, _type: STATEMENT_TYPE_V1 };
   const p = checkSchema('statement', doc);
   if (p) return p;
   const s = doc as Statement;

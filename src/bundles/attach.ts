@@ -31,14 +31,19 @@ export function bundleAnnotations(bundle: BundleLike): Record<string, string> {
   if (bundle.dsseEnvelope) {
     let predicateType: unknown;
     try {
-      predicateType = (JSON.parse(Buffer.from(String(bundle.dsseEnvelope.payload), 'base64').toString('utf8')) as {
-        predicateType?: unknown;
-      }).predicateType;
+      predicateType = (
+        JSON.parse(Buffer.from(String(bundle.dsseEnvelope.payload), 'base64').toString('utf8')) as {
+          predicateType?: unknown;
+        }
+      ).predicateType;
     } catch {
       predicateType = undefined;
     }
     if (typeof predicateType !== 'string' || !predicateType) {
-      throw badInput('BUNDLE_PAYLOAD', 'the bundle DSSE payload is not an in-toto statement with a predicateType');
+      throw badInput(
+        'BUNDLE_PAYLOAD',
+        'the bundle DSSE payload is not an in-toto statement with a predicateType',
+      );
     }
     return { [ANNOTATION.bundleContent]: 'dsse-envelope', [ANNOTATION.bundlePredicateType]: predicateType };
   }

@@ -30,7 +30,10 @@ export async function discoverBundles(store: Store, subject: Descriptor): Promis
   await Promise.all(
     referrers.map(async (r, i) => {
       const manifest = r.fetched.manifest as Partial<ImageManifest>;
-      const type = manifest.artifactType ?? r.descriptor.artifactType ?? (manifest.config as Descriptor | undefined)?.mediaType;
+      const type =
+        manifest.artifactType ??
+        r.descriptor.artifactType ??
+        (manifest.config as Descriptor | undefined)?.mediaType;
       if (!isBundleType(type)) return;
       out[i] = await readBundle(store, r.descriptor, manifest);
     }),
@@ -38,12 +41,19 @@ export async function discoverBundles(store: Store, subject: Descriptor): Promis
   return out.filter((b): b is DiscoveredBundle => b !== undefined);
 }
 
-async function readBundle(store: Store, referrer: Descriptor, manifest: Partial<ImageManifest>): Promise<DiscoveredBundle> {
+async function readBundle(
+  store: Store,
+  referrer: Descriptor,
+  manifest: Partial<ImageManifest>,
+): Promise<DiscoveredBundle> {
   const layers = Array.isArray(manifest.layers) ? manifest.layers : [];
   const layer = layers.find((l) => isBundleType(l?.mediaType));
   if (!layer) return { referrer, error: `referrer ${referrer.digest} has no Sigstore bundle layer` };
   if (typeof layer.size !== 'number' || layer.size > MAX_DISCOVERED_BUNDLE_BYTES) {
-    return { referrer, error: `bundle layer of ${referrer.digest} is ${layer.size} bytes (limit ${MAX_DISCOVERED_BUNDLE_BYTES})` };
+    return {
+      referrer,
+      error: `bundle layer of ${referrer.digest} is ${layer.size} bytes (limit ${MAX_DISCOVERED_BUNDLE_BYTES})`,
+    };
   }
   let bytes: Buffer;
   try {
@@ -51,7 +61,8 @@ async function readBundle(store: Store, referrer: Descriptor, manifest: Partial<
     let n = 0;
     for await (const c of await store.fetchBlob(layer)) {
       n += (c as Buffer).length;
-      if (n > MAX_DISCOVERED_BUNDLE_BYTES) throw new Error(`bundle exceeds ${MAX_DISCOVERED_BUNDLE_BYTES} bytes`);
+      if (n > MAX_DISCOVERED_BUNDLE_BYTES)
+        throw new Error(`bundle exceeds ${MAX_DISCOVERED_BUNDLE_BYTES} bytes`);
       chunks.push(c as Buffer);
     }
     bytes = Buffer.concat(chunks);
@@ -61,6 +72,10 @@ async function readBundle(store: Store, referrer: Descriptor, manifest: Partial<
   try {
     return { referrer, bundle: JSON.parse(bytes.toString('utf8')), bytes };
   } catch (e) {
-    return { referrer, bytes, error: `bundle of ${referrer.digest} is not valid JSON: ${(e as Error).message}` };
+    return {
+      referrer,
+      bytes,
+      error: `bundle of ${referrer.digest} is not valid JSON: ${(e as Error).message}`,
+    };
   }
 }

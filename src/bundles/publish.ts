@@ -62,14 +62,23 @@ export interface SignImageOptions {
 }
 
 /** Signs an image with cosign v3's statement (predicate https://sigstore.dev/cosign/sign/v1, `{}`). */
-export async function signImage(input: string, spec: SignerSpec, opts: SignImageOptions = {}): Promise<ImageSigningResult> {
+export async function signImage(
+  input: string,
+  spec: SignerSpec,
+  opts: SignImageOptions = {},
+): Promise<ImageSigningResult> {
   const { ref, store, subject, tag } = await resolveImage(input, opts.registry);
   opts.onResolved?.(tag, subject.digest);
   const subjects = [subject];
   if (opts.recursive && isIndex(subject.mediaType)) {
     const fetched = await store.fetchManifest(subject);
     for (const child of (fetched.manifest as ImageIndex).manifests ?? []) {
-      subjects.push({ mediaType: child.mediaType, digest: child.digest, size: child.size, platform: child.platform });
+      subjects.push({
+        mediaType: child.mediaType,
+        digest: child.digest,
+        size: child.size,
+        platform: child.platform,
+      });
     }
   }
   const repo = repositoryName(ref);
@@ -83,7 +92,14 @@ export async function signImage(input: string, spec: SignerSpec, opts: SignImage
     const referrer = await attachBundle(store, s, result.bundle, { bytes: result.bundleBytes });
     signatures.push({ subject: s, referrer, result });
   }
-  return { repository: store.name, input, tag, pinned: formatReference(withDigest(ref, subject.digest)), subject, signatures };
+  return {
+    repository: store.name,
+    input,
+    tag,
+    pinned: formatReference(withDigest(ref, subject.digest)),
+    subject,
+    signatures,
+  };
 }
 
 export interface AttestImageOptions {
@@ -147,7 +163,13 @@ export async function publishFunction(
     ref.tag,
   );
   const referrer = await attachBundle(store, artifact, signed.bundle, { bytes: signed.bundleBytes });
-  return { artifact, referrer, repository: store.name, tag: ref.tag, pinned: formatReference(withDigest(ref, artifact.digest)) };
+  return {
+    artifact,
+    referrer,
+    repository: store.name,
+    tag: ref.tag,
+    pinned: formatReference(withDigest(ref, artifact.digest)),
+  };
 }
 
 /** The layer media type of a function package, from its file name. */

@@ -38,7 +38,11 @@ export interface FileArtifact {
   annotations?: Record<string, string>;
 }
 
-const EMPTY_CONFIG: Descriptor = { mediaType: EMPTY_JSON.mediaType, digest: EMPTY_JSON.digest, size: EMPTY_JSON.size };
+const EMPTY_CONFIG: Descriptor = {
+  mediaType: EMPTY_JSON.mediaType,
+  digest: EMPTY_JSON.digest,
+  size: EMPTY_JSON.size,
+};
 
 /**
  * Pushes `a` as a referrer of `subject` and records it (referrers API or fallback index).
@@ -49,8 +53,13 @@ export async function attachArtifact(store: Store, subject: Descriptor, a: Artif
   await pushEmptyConfig(store);
   const layers: Descriptor[] = [];
   for (const layer of a.layers) {
-    const d: Descriptor = { mediaType: layer.mediaType, digest: digestOf(layer.data), size: layer.data.length };
-    if (layer.annotations && Object.keys(layer.annotations).length > 0) d.annotations = { ...layer.annotations };
+    const d: Descriptor = {
+      mediaType: layer.mediaType,
+      digest: digestOf(layer.data),
+      size: layer.data.length,
+    };
+    if (layer.annotations && Object.keys(layer.annotations).length > 0)
+      d.annotations = { ...layer.annotations };
     if (!(await store.hasBlob(d.digest))) await store.pushBlob(d, layer.data);
     layers.push(d);
   }
@@ -104,7 +113,11 @@ async function pushEmptyConfig(store: Store): Promise<void> {
   }
 }
 
-async function pushArtifactManifest(store: Store, manifest: ImageManifest, tag?: string): Promise<Descriptor> {
+async function pushArtifactManifest(
+  store: Store,
+  manifest: ImageManifest,
+  tag?: string,
+): Promise<Descriptor> {
   const bytes = Buffer.from(JSON.stringify(manifest));
   const digest = digestOf(bytes);
   const pushed = await store.pushManifest(bytes, MediaType.ociManifest, tag);

@@ -8,7 +8,7 @@
  * anywhere before the tag leaves the destination tag exactly as it was; a re-run skips what is
  * already there.
  */
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { badInput, ioFailure } from '../errors.js';
 import { assertDigest, digestMismatch, digestOf } from './digest.js';
 import { openStore } from './open.js';
@@ -42,7 +42,12 @@ interface ReferrerGroup {
   referrers: Descriptor[];
 }
 
-export async function copy(src: Store, srcReference: string, dst: Store, opts: CopyOptions = {}): Promise<CopyResult> {
+export async function copy(
+  src: Store,
+  srcReference: string,
+  dst: Store,
+  opts: CopyOptions = {},
+): Promise<CopyResult> {
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   // Resolve once; everything after uses the digest (a tag moved meanwhile changes nothing).
   const root = await src.fetchManifest(await src.resolve(srcReference));
@@ -167,7 +172,10 @@ async function walkReferrers(
       queue.push(r.fetched.descriptor);
     }
     if (referrers.length > 0) {
-      groups.push({ subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size }, referrers });
+      groups.push({
+        subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+        referrers,
+      });
     }
   }
 }
@@ -189,26 +197,52 @@ async function copyBlob(
     if (await dst.mountBlob(d, src.location.repository)) return 'mounted';
   }
   const body = await src.fetchBlob(d);
-  let stream: Readable = body;
-  if (d.size >= 1024 * 1024) {
-    const counter = new Transform({
-      highWaterMark: 1024 * 1024,
-      transform(chunk: Buffer, _enc, cb) {
-        onBytes(chunk.length);
-        cb(null, chunk);
-      },
-    });
-    body.on('error', (err) => counter.destroy(err));
-    stream = body.pipe(counter);
-  }
+  const stream = deferredSource(body, onBytes);
   try {
     await dst.pushBlob(d, stream);
   } catch (err) {
-    body.destroy();
+    stream.destroy();
     throw err;
   }
-  if (d.size < 1024 * 1024) onBytes(d.size);
   return 'copied';
+}
+
+/**
+ * Wraps a fetched blob stream so that it is safe to hand to any pushBlob. A verifying source
+ * can fail (digest mismatch) as soon as its response ends, before the destination has started
+ * reading (it may still be opening an upload session); an 'error' with no listener would
+ * crash the process and a pipe from an already-failed stream would wait forever. The wrapper
+ * holds such an error back and raises it on the first read, and counts bytes as they are read.
+ */
+function deferredSource(src: Readable, onBytes: (n: number) => void): Readable {
+  let early: Error | undefined;
+  let reading = false;
+  const out = new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      reading = true;
+      if (early) {
+        out.destroy(early);
+        return;
+      }
+      src.resume();
+    },
+    destroy(err, cb) {
+      src.destroy();
+      cb(err);
+    },
+  });
+  src.on('data', (chunk: Buffer) => {
+    onBytes(chunk.length);
+    if (!out.push(chunk)) src.pause();
+  });
+  src.on('end', () => out.push(null));
+  src.on('error', (err) => {
+    if (reading) out.destroy(err);
+    else early = err;
+  });
+  src.pause();
+  return out;
 }
 
 /** Pushes a manifest's exact bytes and checks that the destination stored that digest. */
@@ -255,7 +289,10 @@ export async function copyImage(
           'a copy never changes a digest; drop @DIGEST from the destination or fix it',
         );
       }
-      const result = await copy(from, root.digest, to, { ...copyOpts, ...(tag !== undefined ? { tag } : {}) });
+      const result = await copy(from, root.digest, to, {
+        ...copyOpts,
+        ...(tag !== undefined ? { tag } : {}),
+      });
       return {
         ...result,
         from: `${from.name}@${result.source.digest}`,

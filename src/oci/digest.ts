@@ -4,7 +4,7 @@
  * digest that was asked for.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { badInput, ioFailure } from '../errors.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
@@ -76,7 +76,8 @@ export class VerifyingStream extends Transform {
   readonly expected: VerifyStreamOptions;
 
   constructor(opts: VerifyStreamOptions) {
-    super();
+    // Larger buffers than the 16 KiB default: fewer hand-offs between sockets and the hash.
+    super({ highWaterMark: 1024 * 1024 });
     this.expected = opts;
     this.hash = createHash(digestAlgorithm(opts.digest));
   }
@@ -124,11 +125,62 @@ export class VerifyingStream extends Transform {
   }
 }
 
+export interface VerifiedSourceOptions extends VerifyStreamOptions {
+  /** Maps a source failure (error or premature close) to the error the consumer sees. */
+  mapError?: (err: unknown, bytesSeen: number) => Error;
+}
+
+/**
+ * A VerifyingStream over `source` that pulls nothing until its consumer first reads. Errors of
+ * the source (or its premature close) that happen before that are held back and raised on the
+ * first read, so a stream handed across awaits never emits an unheard 'error' (which would
+ * crash the process) and is never piped after it already failed (which would hang). Destroying
+ * the returned stream destroys the source.
+ */
+export function verifiedSource(source: Readable, opts: VerifiedSourceOptions): VerifyingStream {
+  let started = false;
+  let early: Error | undefined;
+  const map = (err: unknown): Error => (opts.mapError ? opts.mapError(err, stream.bytes) : (err as Error));
+  const fail = (err: unknown): void => {
+    if (stream.destroyed) return;
+    if (started) stream.destroy(map(err));
+    else early ??= map(err);
+  };
+  const stream = new (class extends VerifyingStream {
+    override _read(size: number): void {
+      if (!started) {
+        started = true;
+        if (early) {
+          this.destroy(early);
+          return;
+        }
+        source.pipe(this);
+      }
+      super._read(size);
+    }
+  })(opts);
+  source.on('error', fail);
+  source.on('close', () => {
+    if (!source.readableEnded)
+      fail(
+        Object.assign(new Error('the source closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }),
+      );
+  });
+  stream.on('close', () => {
+    if (!source.readableEnded && !source.destroyed) source.destroy();
+  });
+  return stream;
+}
+
 /** A hashing pass-through that computes the sha256 digest and size of what flows through it. */
 export class HashingStream extends Transform {
   private readonly hash = createHash('sha256');
   private seen = 0;
   private result?: string;
+
+  constructor() {
+    super({ highWaterMark: 1024 * 1024 });
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;

@@ -66,7 +66,21 @@ export class LayoutStore implements Store {
     const index = await this.readIndex();
     const entry = index.manifests.filter((m) => m.annotations?.[ANNOTATION.refName] === reference).pop();
     if (!entry) {
-      throw notFound(`tag "${reference}" not found in ${this.name}`, 'list the tags with `vouch tree` or check the path');
+      if (!(await exists(path.join(this.dir, 'index.json')))) {
+        throw notFound(
+          `no OCI image layout at ${this.dir}`,
+          'check the path (an OCI layout holds oci-layout and index.json)',
+        );
+      }
+      const tags = [
+        ...new Set(index.manifests.map((m) => m.annotations?.[ANNOTATION.refName]).filter(Boolean)),
+      ];
+      throw notFound(
+        `tag "${reference}" not found in ${this.name}`,
+        tags.length > 0
+          ? `tags in this layout: ${tags.slice(0, 10).join(', ')}${tags.length > 10 ? ', …' : ''}`
+          : 'the layout has no tags; name an image by @sha256:DIGEST',
+      );
     }
     return stripRefName(entry);
   }
@@ -76,7 +90,9 @@ export class LayoutStore implements Store {
       if (isDigest(reference)) {
         const index = await this.readIndex();
         const entry = index.manifests.find((m) => m.digest === reference);
-        return this.readManifest(entry ? stripRefName(entry) : { mediaType: '', digest: reference, size: -1 });
+        return this.readManifest(
+          entry ? stripRefName(entry) : { mediaType: '', digest: reference, size: -1 },
+        );
       }
       return this.readManifest(await this.resolve(reference));
     }
@@ -205,7 +221,11 @@ export class LayoutStore implements Store {
     try {
       const st = await fsp.stat(this.dir);
       if (!st.isDirectory()) {
-        throw badInput('LAYOUT_NOT_DIRECTORY', `${this.dir} is not a directory`, 'name an OCI layout directory');
+        throw badInput(
+          'LAYOUT_NOT_DIRECTORY',
+          `${this.dir} is not a directory`,
+          'name an OCI layout directory',
+        );
       }
       bytes = await readCapped(path.join(this.dir, 'index.json'), MAX_INDEX_JSON_BYTES);
     } catch (err) {
@@ -260,7 +280,11 @@ export class LayoutStore implements Store {
       await fsp.mkdir(this.dir, { recursive: true });
     } catch (err) {
       if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
-        throw badInput('LAYOUT_NOT_DIRECTORY', `${this.dir} is not a directory`, 'name an OCI layout directory');
+        throw badInput(
+          'LAYOUT_NOT_DIRECTORY',
+          `${this.dir} is not a directory`,
+          'name an OCI layout directory',
+        );
       }
       throw err;
     }

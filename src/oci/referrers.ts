@@ -49,7 +49,10 @@ export async function listReferrerManifests(
   subject: Descriptor | string,
   opts: ListReferrersOptions = {},
 ): Promise<Referrer[]> {
-  const subjectDigest = assertDigest(typeof subject === 'string' ? subject : subject.digest, 'subject digest');
+  const subjectDigest = assertDigest(
+    typeof subject === 'string' ? subject : subject.digest,
+    'subject digest',
+  );
   let entries = await store.referrersApi(subjectDigest, opts.artifactType);
   if (entries === undefined) entries = (await readFallbackIndex(store, subjectDigest))?.manifests ?? [];
   if (entries.length > MAX_REFERRERS) throw tooMany(store, subjectDigest, entries.length);
@@ -57,7 +60,11 @@ export async function listReferrerManifests(
   const found = await mapLimit(unique, READ_CONCURRENCY, async (entry): Promise<Referrer | undefined> => {
     let fetched: FetchedManifest;
     try {
-      fetched = await store.fetchManifest({ mediaType: entry.mediaType, digest: entry.digest, size: entry.size });
+      fetched = await store.fetchManifest({
+        mediaType: entry.mediaType,
+        digest: entry.digest,
+        size: entry.size,
+      });
     } catch (err) {
       // A listed referrer that was deleted since is not a referrer; anything else is an error.
       if (isNotFound(err)) return undefined;
@@ -80,7 +87,11 @@ export async function addReferrer(store: Store, subject: Descriptor, referrer: D
 }
 
 /** addReferrer for several referrers of one subject, in one fallback-index write. */
-export async function addReferrers(store: Store, subject: Descriptor, referrers: Descriptor[]): Promise<void> {
+export async function addReferrers(
+  store: Store,
+  subject: Descriptor,
+  referrers: Descriptor[],
+): Promise<void> {
   const subjectDigest = assertDigest(subject.digest, 'subject digest');
   if (referrers.length === 0) return;
   if ((await store.referrersApi(subjectDigest)) !== undefined) return;
@@ -133,7 +144,11 @@ async function drain(key: string, queue: Pending[], store: Store, subjectDigest:
   queues.delete(key);
 }
 
-async function writeFallbackEntries(store: Store, subjectDigest: string, wanted: Descriptor[]): Promise<void> {
+async function writeFallbackEntries(
+  store: Store,
+  subjectDigest: string,
+  wanted: Descriptor[],
+): Promise<void> {
   const tag = referrersTag(subjectDigest);
   const deadline = Date.now() + WRITE_DEADLINE_MS;
   let confirmations = 0;
@@ -185,7 +200,10 @@ async function writeFallbackEntries(store: Store, subjectDigest: string, wanted:
 }
 
 /** The fallback index of `subjectDigest`, or undefined when the tag does not exist. */
-export async function readFallbackIndex(store: Store, subjectDigest: string): Promise<ImageIndex | undefined> {
+export async function readFallbackIndex(
+  store: Store,
+  subjectDigest: string,
+): Promise<ImageIndex | undefined> {
   let fetched: FetchedManifest;
   try {
     fetched = await store.fetchManifest(referrersTag(subjectDigest));
@@ -266,7 +284,11 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; the first failure stops new work. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;

@@ -13,7 +13,7 @@ import {
   digestOf,
   isDigest,
   verifyBytes,
-  VerifyingStream,
+  verifiedSource,
 } from './digest.js';
 import { apiHost, isTag, repositoryName } from './reference.js';
 import { discard, readBody, Transport, type HttpRequest, type HttpResponse } from './transport.js';
@@ -240,11 +240,6 @@ export class RegistryStore implements Store {
       scopes: this.pull,
     });
     if (res.status !== 200) return this.fail(res, 'blob', shown);
-    const verifier = new VerifyingStream({
-      digest: desc.digest,
-      size: desc.size,
-      source: res.url.host === this.host ? this.host : `${this.host} (via ${res.url.host})`,
-    });
     const declared = Number(header(res, 'content-length'));
     if (header(res, 'content-length') !== undefined && Number.isFinite(declared) && declared !== desc.size) {
       res.body.destroy();
@@ -254,26 +249,21 @@ export class RegistryStore implements Store {
         'the blob does not match its descriptor; do not trust it',
       );
     }
-    const body = res.body;
-    const lost = (err?: unknown) =>
-      verifier.destroy(
-        ioFailure(
-          'REGISTRY_UNREACHABLE',
-          `connection lost while reading blob ${shown} after ${verifier.bytes} of ${desc.size} bytes`,
-          'retry; check the network and the registry',
-          err,
-        ),
-      );
-    body.on('error', lost);
-    body.on('close', () => {
-      if (!body.complete) lost();
+    // Nothing flows until the consumer reads; the socket stays paused (backpressure) meanwhile.
+    return verifiedSource(res.body, {
+      digest: desc.digest,
+      size: desc.size,
+      source: res.url.host === this.host ? this.host : `${this.host} (via ${res.url.host})`,
+      mapError: (err, bytes) =>
+        isVouchError(err)
+          ? err
+          : ioFailure(
+              'REGISTRY_UNREACHABLE',
+              `connection lost while reading blob ${shown} after ${bytes} of ${desc.size} bytes`,
+              'retry; check the network and the registry',
+              err,
+            ),
     });
-    // A consumer that gives up early must not leave the socket streaming.
-    verifier.on('close', () => {
-      if (!body.complete) body.destroy();
-    });
-    body.pipe(verifier);
-    return verifier;
   }
 
   /**
@@ -310,7 +300,13 @@ export class RegistryStore implements Store {
 
   private async uploadOnce(desc: Descriptor, body: Readable | Buffer): Promise<void> {
     const shown = this.show(desc.digest);
-    let location = await this.startUpload();
+    let location: string;
+    try {
+      location = await this.startUpload();
+    } catch (err) {
+      if (!Buffer.isBuffer(body)) body.destroy();
+      throw err;
+    }
     try {
       if (Buffer.isBuffer(body)) {
         const res = await this.send({
@@ -325,9 +321,12 @@ export class RegistryStore implements Store {
         discard(res.body);
         return;
       }
-      const verifier = new VerifyingStream({ digest: desc.digest, size: desc.size, source: 'local content' });
-      body.on('error', (err) => verifier.destroy(err));
-      body.pipe(verifier);
+      // Checked while sent: a mismatch aborts the PATCH before the registry commits anything.
+      const verifier = verifiedSource(body, {
+        digest: desc.digest,
+        size: desc.size,
+        source: 'the blob source',
+      });
       const patch = await this.send({
         method: 'PATCH',
         url: location,
@@ -350,6 +349,8 @@ export class RegistryStore implements Store {
       if (put.status !== 201 && put.status !== 204) return await this.fail(put, 'upload', shown);
       discard(put.body);
     } catch (err) {
+      // Stop reading the source (it may hold another registry's socket open).
+      if (!Buffer.isBuffer(body)) body.destroy();
       void this.cancelUpload(location);
       throw err;
     }

@@ -56,7 +56,13 @@ async function build(
   }
   const d = fetched.descriptor;
   const m = fetched.manifest;
-  const node: TreeNode = { digest: d.digest, mediaType: d.mediaType, size: d.size, children: [], referrers: [] };
+  const node: TreeNode = {
+    digest: d.digest,
+    mediaType: d.mediaType,
+    size: d.size,
+    children: [],
+    referrers: [],
+  };
   const artifactType = listed?.artifactType ?? d.artifactType ?? m.artifactType;
   if (artifactType) node.artifactType = artifactType;
   const platform = listed?.platform ?? d.platform;

@@ -41,9 +41,16 @@ export interface DecisionInput {
 
 export function decisionRecord(
   verdict: DecisionInput,
-  opts: { action?: 'verify' | 'promote'; policy?: LoadedPolicy | { uri: string; sha256?: string }; destination?: string; now?: Date } = {},
+  opts: {
+    action?: 'verify' | 'promote';
+    policy?: LoadedPolicy | { uri: string; sha256?: string };
+    destination?: string;
+    now?: Date;
+  } = {},
 ): DecisionRecord {
-  const failed = verdict.checks.filter((c) => !c.ok).map((c) => ({ name: c.name, detail: c.detail, ...(c.field ? { field: c.field } : {}) }));
+  const failed = verdict.checks
+    .filter((c) => !c.ok)
+    .map((c) => ({ name: c.name, detail: c.detail, ...(c.field ? { field: c.field } : {}) }));
   const context: DecisionRecord['context'] = {
     slsaLevel: verdict.slsaLevel,
     levelReason: verdict.levelReason,
@@ -58,7 +65,9 @@ export function decisionRecord(
     resource: verdict.subject,
     action: opts.action ?? 'verify',
     result: verdict.ok ? 'ALLOW' : 'DENY',
-    policy: opts.policy ? { uri: opts.policy.uri, ...(opts.policy.sha256 ? { sha256: opts.policy.sha256 } : {}) } : { uri: 'inline:flags' },
+    policy: opts.policy
+      ? { uri: opts.policy.uri, ...(opts.policy.sha256 ? { sha256: opts.policy.sha256 } : {}) }
+      : { uri: 'inline:flags' },
     reason: verdict.reason,
     context,
   };
@@ -71,10 +80,16 @@ export async function appendDecision(file: string, record: DecisionRecord): Prom
   try {
     fh = await open(file, 'a', 0o644);
     const { bytesWritten } = await fh.write(line, 0, line.length);
-    if (bytesWritten !== line.length) throw new Error(`short write (${bytesWritten} of ${line.length} bytes)`);
+    if (bytesWritten !== line.length)
+      throw new Error(`short write (${bytesWritten} of ${line.length} bytes)`);
   } catch (e) {
     const ve = toVouchError(e);
-    throw ioFailure('DECISION_LOG', `cannot append to decision log ${file}: ${ve.message}`, 'check the --decision-log path and permissions', e);
+    throw ioFailure(
+      'DECISION_LOG',
+      `cannot append to decision log ${file}: ${ve.message}`,
+      'check the --decision-log path and permissions',
+      e,
+    );
   } finally {
     await fh?.close();
   }

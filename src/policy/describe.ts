@@ -15,14 +15,18 @@ export function describeSigner(s: TrustedSigner, index: number): string {
 }
 
 export function describeIdentity(id: IdentityMatcher): string {
-  const subject = id.subject !== undefined ? `exactly "${id.subject}"` : `matching /^(?:${id.subjectRegexp ?? ''})$/`;
-  const issuer = id.issuer !== undefined ? `exactly "${id.issuer}"` : `matching /^(?:${id.issuerRegexp ?? ''})$/`;
+  const subject =
+    id.subject !== undefined ? `exactly "${id.subject}"` : `matching /^(?:${id.subjectRegexp ?? ''})$/`;
+  const issuer =
+    id.issuer !== undefined ? `exactly "${id.issuer}"` : `matching /^(?:${id.issuerRegexp ?? ''})$/`;
   return `keyless certificates whose identity is ${subject}, issued by an OIDC issuer ${issuer}`;
 }
 
 export function describePolicy(policy: Policy): string[] {
   const out: string[] = [];
-  out.push(`Accepts signatures and attestations from ${policy.signers.length} signer${policy.signers.length === 1 ? '' : 's'}:`);
+  out.push(
+    `Accepts signatures and attestations from ${policy.signers.length} signer${policy.signers.length === 1 ? '' : 's'}:`,
+  );
   policy.signers.forEach((s, i) => out.push(`  - ${describeSigner(s, i)}`));
 
   const builders = policy.builders ?? [];
@@ -37,7 +41,9 @@ export function describePolicy(policy: Policy): string[] {
             ? `builder id exactly "${b.id}"`
             : `builder id "${b.id}" (any ref of it)`
           : `builder ids matching /^(?:${b.idRegexp ?? ''})$/`;
-      const who = b.signers ? `signed by ${b.signers.map((n) => `"${n}"`).join(' or ')}` : 'signed by any trusted signer';
+      const who = b.signers
+        ? `signed by ${b.signers.map((n) => `"${n}"`).join(' or ')}`
+        : 'signed by any trusted signer';
       out.push(`  - ${id}: level ${b.maxLevel} when its provenance is ${who}`);
     }
   }
@@ -66,14 +72,16 @@ export function describePolicy(policy: Policy): string[] {
   if (v && (v.maxSeverity || v.maxCounts)) {
     const parts: string[] = [];
     if (v.maxSeverity) parts.push(`no finding above ${v.maxSeverity} severity`);
-    for (const [sev, n] of Object.entries(v.maxCounts ?? {})) parts.push(`at most ${n} ${sev} finding${n === 1 ? '' : 's'}`);
+    for (const [sev, n] of Object.entries(v.maxCounts ?? {}))
+      parts.push(`at most ${n} ${sev} finding${n === 1 ? '' : 's'}`);
     out.push(`Requires a verified vulnerability scan attestation with ${parts.join(', ')}.`);
   }
 
   const r = policy.require ?? {};
   if (r.tlog) out.push('Requires every signature to be recorded in a transparency log.');
   if (r.timestamp) out.push('Requires a verified timestamp on every signature.');
-  if (r.allPlatforms) out.push('For a multi-platform index, requires every platform image to verify on its own.');
+  if (r.allPlatforms)
+    out.push('For a multi-platform index, requires every platform image to verify on its own.');
 
   for (const tv of policy.trustedVerifiers ?? []) {
     out.push(
@@ -83,7 +91,9 @@ export function describePolicy(policy: Policy): string[] {
   }
 
   if (policy.promotion) {
-    out.push(`Allows promotion from ${policy.promotion.sources.join(', ')} to ${policy.promotion.destinations.join(', ')}.`);
+    out.push(
+      `Allows promotion from ${policy.promotion.sources.join(', ')} to ${policy.promotion.destinations.join(', ')}.`,
+    );
   } else {
     out.push('Names no promotion sources or destinations: promotion under this policy is refused.');
   }

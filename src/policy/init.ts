@@ -34,6 +34,13 @@ export interface PolicyInitOptions {
   out?: string;
 }
 
+/** Problems that make the policy unsatisfiable without making it ambiguous (see validate.ts). */
+export function policyWarnings(policy: Policy): string[] {
+  return validatePolicy(policy)
+    .filter((p) => p.severity === 'warning')
+    .map((p) => `${p.path}: ${p.message}`);
+}
+
 export function policyInit(opts: PolicyInitOptions): Policy {
   const signer = initSigner(opts);
   const policy: Policy = { version: 1, signers: [signer] };
@@ -41,13 +48,21 @@ export function policyInit(opts: PolicyInitOptions): Policy {
   const ids = opts.builderIds ?? [];
   const levels = opts.builderLevels ?? [];
   if (levels.length > ids.length) {
-    throw badInput('POLICY_INIT_BUILDERS', `${levels.length} --builder-level given for ${ids.length} --builder-id`, 'give one --builder-level per --builder-id, in the same order');
+    throw badInput(
+      'POLICY_INIT_BUILDERS',
+      `${levels.length} --builder-level given for ${ids.length} --builder-id`,
+      'give one --builder-level per --builder-id, in the same order',
+    );
   }
   if (ids.length > 0) {
     policy.builders = ids.map((id, i) => {
       const level = levels[i] ?? (levels.length === 0 ? 2 : undefined);
       if (level === undefined) {
-        throw badInput('POLICY_INIT_BUILDERS', `--builder-id ${id} has no matching --builder-level`, 'give one --builder-level per --builder-id, in the same order');
+        throw badInput(
+          'POLICY_INIT_BUILDERS',
+          `--builder-id ${id} has no matching --builder-level`,
+          'give one --builder-level per --builder-id, in the same order',
+        );
       }
       return { id, maxLevel: asLevel(level, '--builder-level') };
     });
@@ -61,30 +76,48 @@ export function policyInit(opts: PolicyInitOptions): Policy {
     if (opts.sourceVersionedTag) policy.source.versionedTag = opts.sourceVersionedTag;
   }
   if (opts.minSlsaLevel !== undefined) policy.minSlsaLevel = asLevel(opts.minSlsaLevel, '--min-slsa-level');
-  if (opts.predicateTypes && opts.predicateTypes.length > 0) policy.requiredPredicateTypes = [...opts.predicateTypes];
+  if (opts.predicateTypes && opts.predicateTypes.length > 0)
+    policy.requiredPredicateTypes = [...opts.predicateTypes];
   if (opts.maxSeverity) policy.vulnerabilities = { maxSeverity: opts.maxSeverity };
 
   const from = opts.promoteFrom ?? [];
   const to = opts.promoteTo ?? [];
   if (from.length > 0 || to.length > 0) {
     if (from.length === 0 || to.length === 0) {
-      throw badInput('POLICY_INIT_PROMOTION', 'promotion needs both --promote-from and --promote-to', 'give both, or neither');
+      throw badInput(
+        'POLICY_INIT_PROMOTION',
+        'promotion needs both --promote-from and --promote-to',
+        'give both, or neither',
+      );
     }
     policy.promotion = { sources: from, destinations: to };
   }
 
-  const problems = validatePolicy(policy);
+  const problems = validatePolicy(policy).filter((p) => p.severity !== 'warning');
   if (problems.length > 0) {
     const p = problems[0]!;
-    throw badInput('POLICY_INIT_INVALID', `these flags make an invalid policy: ${p.path}: ${p.message}`, 'see: vouch policy init --help');
+    throw badInput(
+      'POLICY_INIT_INVALID',
+      `these flags make an invalid policy: ${p.path}: ${p.message}`,
+      'see: vouch policy init --help',
+    );
   }
   return policy;
 }
 
 function initSigner(opts: PolicyInitOptions): TrustedSigner {
-  const keyless = !!(opts.certificateIdentity || opts.certificateIdentityRegexp || opts.certificateOidcIssuer || opts.certificateOidcIssuerRegexp);
+  const keyless = !!(
+    opts.certificateIdentity ||
+    opts.certificateIdentityRegexp ||
+    opts.certificateOidcIssuer ||
+    opts.certificateOidcIssuerRegexp
+  );
   if (opts.key && keyless) {
-    throw badInput('POLICY_INIT_SIGNER', '--key and --certificate-identity/--certificate-oidc-issuer both given', 'a signer is either a key or a keyless identity: give one');
+    throw badInput(
+      'POLICY_INIT_SIGNER',
+      '--key and --certificate-identity/--certificate-oidc-issuer both given',
+      'a signer is either a key or a keyless identity: give one',
+    );
   }
   if (opts.key) {
     const abs = path.resolve(opts.key);
@@ -92,13 +125,24 @@ function initSigner(opts: PolicyInitOptions): TrustedSigner {
     return { name: 'default', key: { path: ref.split(path.sep).join('/') } };
   }
   if (!keyless) {
-    throw badInput('POLICY_INIT_SIGNER', 'no trusted signer given', 'give --key FILE, or --certificate-identity ID --certificate-oidc-issuer URL');
+    throw badInput(
+      'POLICY_INIT_SIGNER',
+      'no trusted signer given',
+      'give --key FILE, or --certificate-identity ID --certificate-oidc-issuer URL',
+    );
   }
   if (!opts.certificateIdentity && !opts.certificateIdentityRegexp) {
-    throw badInput('POLICY_INIT_SIGNER', '--certificate-oidc-issuer needs --certificate-identity or --certificate-identity-regexp');
+    throw badInput(
+      'POLICY_INIT_SIGNER',
+      '--certificate-oidc-issuer needs --certificate-identity or --certificate-identity-regexp',
+    );
   }
   if (!opts.certificateOidcIssuer && !opts.certificateOidcIssuerRegexp) {
-    throw badInput('POLICY_INIT_SIGNER', '--certificate-identity needs --certificate-oidc-issuer', 'keyless identities are an issuer and a subject, e.g. https://token.actions.githubusercontent.com');
+    throw badInput(
+      'POLICY_INIT_SIGNER',
+      '--certificate-identity needs --certificate-oidc-issuer',
+      'keyless identities are an issuer and a subject, e.g. https://token.actions.githubusercontent.com',
+    );
   }
   const identity: TrustedSigner['identity'] = {};
   if (opts.certificateOidcIssuer) identity.issuer = opts.certificateOidcIssuer;
@@ -109,6 +153,7 @@ function initSigner(opts: PolicyInitOptions): TrustedSigner {
 }
 
 function asLevel(n: number, flag: string): SlsaLevel {
-  if (!Number.isInteger(n) || n < 0 || n > 3) throw badInput('POLICY_LEVEL', `${flag} ${n} is not a SLSA Build level (0-3)`);
+  if (!Number.isInteger(n) || n < 0 || n > 3)
+    throw badInput('POLICY_LEVEL', `${flag} ${n} is not a SLSA Build level (0-3)`);
   return n as SlsaLevel;
 }

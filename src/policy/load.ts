@@ -20,7 +20,12 @@ export async function loadPolicy(file: string): Promise<LoadedPolicy> {
     bytes = await readFile(file);
   } catch (e) {
     const ve = toVouchError(e);
-    throw badInput('POLICY_UNREADABLE', `cannot read policy ${file}: ${ve.message}`, 'check the --policy path', e);
+    throw badInput(
+      'POLICY_UNREADABLE',
+      `cannot read policy ${file}: ${ve.message}`,
+      'check the --policy path',
+      e,
+    );
   }
   if (bytes.length > MAX_POLICY_BYTES) {
     throw badInput('POLICY_TOO_LARGE', `policy ${file} is ${bytes.length} bytes (limit ${MAX_POLICY_BYTES})`);
@@ -50,19 +55,33 @@ export function policyFromDocument(
   doc: unknown,
   from: { uri: string; sha256?: string; baseDir: string; label?: string },
 ): LoadedPolicy {
-  const problems = validatePolicy(doc);
+  const all = validatePolicy(doc);
+  const problems = all.filter((p) => p.severity !== 'warning');
   if (problems.length > 0) {
     const first = problems[0]!;
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-    throw new VouchError('POLICY_INVALID', `policy ${from.label ?? from.uri} is invalid: ${first.path}: ${first.message}${more}`, {
-      exitCode: 2,
-      hint: `run: vouch policy validate ${from.label ?? from.uri}`,
-      details: { problems },
-    });
+    const more =
+      problems.length > 1
+        ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`
+        : '';
+    throw new VouchError(
+      'POLICY_INVALID',
+      `policy ${from.label ?? from.uri} is invalid: ${first.path}: ${first.message}${more}`,
+      {
+        exitCode: 2,
+        hint: `run: vouch policy validate ${from.label ?? from.uri}`,
+        details: { problems },
+      },
+    );
   }
-  const sha256 =
-    from.sha256 ?? createHash('sha256').update(JSON.stringify(doc)).digest('hex');
-  return { policy: doc as Policy, uri: from.uri, sha256, baseDir: from.baseDir };
+  const sha256 = from.sha256 ?? createHash('sha256').update(JSON.stringify(doc)).digest('hex');
+  const warnings = all.filter((p) => p.severity === 'warning').map((p) => `${p.path}: ${p.message}`);
+  return {
+    policy: doc as Policy,
+    uri: from.uri,
+    sha256,
+    baseDir: from.baseDir,
+    ...(warnings.length ? { warnings } : {}),
+  };
 }
 
 /** Resolves a policy key reference (path relative to the policy's directory, or inline PEM). */
@@ -77,13 +96,22 @@ export async function resolvePolicyKey(ref: KeyRef, baseDir: string): Promise<Ke
     try {
       pem = await readFile(where, 'utf8');
     } catch (e) {
-      throw badInput('POLICY_KEY_UNREADABLE', `cannot read policy key ${where}: ${toVouchError(e).message}`, 'key paths are relative to the policy file', e);
+      throw badInput(
+        'POLICY_KEY_UNREADABLE',
+        `cannot read policy key ${where}: ${toVouchError(e).message}`,
+        'key paths are relative to the policy file',
+        e,
+      );
     }
   } else {
     throw badInput('POLICY_KEY_MISSING', 'policy key has neither path nor publicKey');
   }
   if (/PRIVATE KEY/.test(pem)) {
-    throw badInput('POLICY_KEY_PRIVATE', `policy key ${where} is a private key`, 'reference the public key (vouch.pub), never the private key');
+    throw badInput(
+      'POLICY_KEY_PRIVATE',
+      `policy key ${where} is a private key`,
+      'reference the public key (vouch.pub), never the private key',
+    );
   }
   try {
     const key = createPublicKey({ key: pem, format: 'pem' });

@@ -95,4 +95,6 @@ export interface LoadedPolicy {
   sha256: string;
   /** Directory relative key paths are resolved against. */
   baseDir: string;
+  /** Consistent but unsatisfiable parts (e.g. an unreachable minSlsaLevel): verification rejects. */
+  warnings?: string[];
 }

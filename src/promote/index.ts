@@ -71,7 +71,7 @@ export interface PromoteOptions {
   /** Who signs the VSA; required unless dryRun. */
   signer?: SignerSpec;
   registry?: RegistryOptions;
-  /** Overrides policy.minSlsaLevel (can only raise the bar when the policy sets one). */
+  /** Raises policy.minSlsaLevel (never lowers it). */
   minSlsaLevel?: SlsaLevel;
   dryRun?: boolean;
   /** JSON Lines file the ALLOW/DENY record is appended to. */
@@ -93,7 +93,14 @@ export interface VerificationSummary {
   reason: string;
   predicateTypes: string[];
   checks: Check[];
-  bundles: { digest: string; source: string; predicateType?: string; signer?: string; ok: boolean; error?: string }[];
+  bundles: {
+    digest: string;
+    source: string;
+    predicateType?: string;
+    signer?: string;
+    ok: boolean;
+    error?: string;
+  }[];
 }
 
 export interface PromotionResult {
@@ -179,6 +186,7 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
   const signer = opts.dryRun || !opts.signer ? undefined : await preflightSigner(opts.signer);
 
   let current: StepName = 'resolve';
+  let allowContext: DecisionContext = {};
   try {
     // Step 1: resolve once, allowlists, destination state. Reads only.
     const srcStore = await openStore(srcRef, opts.registry);
@@ -265,7 +273,10 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
 
     // Step 5: the VSA, validated before it is signed.
     current = 'vsa';
-    const inputs = evidenceDigests(again).map((digest) => ({ digest, uri: attestationUri(again, digest, dstRef) }));
+    const inputs = evidenceDigests(again).map((digest) => ({
+      digest,
+      uri: attestationUri(again, digest, dstRef),
+    }));
     const statement = buildVsa({
       subjectName: locationName(dstRef),
       digest: dstDesc.digest,
@@ -302,9 +313,7 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
     }
     result.decision = 'ALLOW';
     result.reason = `promoted ${result.source.name}@${rootDesc.digest} to ${describeDst(result)} at SLSA Build L${again.slsaLevel}`;
-    if (opts.decisionLog)
-      await appendDecision(opts.decisionLog, decision(result, now(), verdictContext(again)));
-    return result;
+    allowContext = verdictContext(again);
   } catch (err) {
     const ve = toVouchError(err);
     if (ve.exitCode === 2) throw ve;
@@ -320,7 +329,11 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
         // The step failure is the error to report; a log failure must not mask it.
       }
     }
-    const tagNote = n >= 3 && dstRef.tag ? `the destination tag ${dstRef.tag} was not changed; ` : '';
+    const tagNote = !dstRef.tag
+      ? ''
+      : n === 6
+        ? `the write of tag ${dstRef.tag} did not complete; `
+        : `the destination tag ${dstRef.tag} was not changed; `;
     throw new PromotionError(ve.code, result.reason, {
       exitCode: ve.exitCode as ExitCode,
       hint: n >= 3 ? `${tagNote}run the same command again to complete the promotion` : ve.hint,
@@ -328,6 +341,25 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
       details: { result },
     });
   }
+  // The promotion is complete: a failure to log it must not read as a failed step.
+  if (opts.decisionLog) {
+    try {
+      await appendDecision(opts.decisionLog, decision(result, now(), allowContext));
+    } catch (err) {
+      const ve = toVouchError(err);
+      throw new VouchError(
+        'DECISION_LOG',
+        `promoted, but the decision record was not written: ${ve.message}`,
+        {
+          exitCode: 3,
+          hint: 'the destination is complete and tagged; check the --decision-log path',
+          cause: err,
+          details: { result },
+        },
+      );
+    }
+  }
+  return result;
 }
 
 async function finishDenied(

@@ -242,7 +242,8 @@ function github(env: Env): CiInfo {
   const wf = v.GITHUB_WORKFLOW_REF ? /^([^/]+\/[^/]+)\/(.+)@(.+)$/.exec(v.GITHUB_WORKFLOW_REF) : null;
   const hosted = v.RUNNER_ENVIRONMENT === 'github-hosted';
   const warnings: string[] = [];
-  if (!v.RUNNER_ENVIRONMENT) warnings.push('RUNNER_ENVIRONMENT is not set: recording the runner as self-hosted');
+  if (!v.RUNNER_ENVIRONMENT)
+    warnings.push('RUNNER_ENVIRONMENT is not set: recording the runner as self-hosted');
   const inputs = workflowInputs(v, warnings);
   return {
     name: 'github-actions',
@@ -265,7 +266,9 @@ function github(env: Env): CiInfo {
       }),
     },
     invocationId:
-      repoUrl && v.GITHUB_RUN_ID ? `${repoUrl}/actions/runs/${v.GITHUB_RUN_ID}/attempts/${v.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined,
+      repoUrl && v.GITHUB_RUN_ID
+        ? `${repoUrl}/actions/runs/${v.GITHUB_RUN_ID}/attempts/${v.GITHUB_RUN_ATTEMPT ?? '1'}`
+        : undefined,
     source: compact({ repository: repoUrl, commit: commit(v.GITHUB_SHA), ref: v.GITHUB_REF }),
     warnings,
   };
@@ -297,9 +300,14 @@ function gitlab(env: Env): CiInfo {
   return {
     name: 'gitlab-ci',
     // GitLab runner's own provenance uses the runner's page as builder id (PROVENANCE.md).
-    builderId: v.CI_PROJECT_PATH && v.CI_RUNNER_ID ? `${server}/${v.CI_PROJECT_PATH}/-/runners/${v.CI_RUNNER_ID}` : `${server}/-/runners`,
+    builderId:
+      v.CI_PROJECT_PATH && v.CI_RUNNER_ID
+        ? `${server}/${v.CI_PROJECT_PATH}/-/runners/${v.CI_RUNNER_ID}`
+        : `${server}/-/runners`,
     ...(v.CI_RUNNER_REVISION ? { builderVersion: { 'gitlab-runner': v.CI_RUNNER_REVISION } } : {}),
-    buildType: GITLAB_BUILD_TYPE(runnerVersion && /^\d+\.\d+\.\d+$/.test(runnerVersion) ? runnerVersion : undefined),
+    buildType: GITLAB_BUILD_TYPE(
+      runnerVersion && /^\d+\.\d+\.\d+$/.test(runnerVersion) ? runnerVersion : undefined,
+    ),
     externalParameters: compact({
       source: project,
       entryPoint: v.CI_JOB_NAME,
@@ -315,12 +323,16 @@ function gitlab(env: Env): CiInfo {
       projectId: v.CI_PROJECT_ID,
       serverVersion: v.CI_SERVER_VERSION,
     }),
-    invocationId: url(v.CI_JOB_URL) ?? (project && v.CI_JOB_ID ? `${project}/-/jobs/${v.CI_JOB_ID}` : v.CI_JOB_ID),
+    invocationId:
+      url(v.CI_JOB_URL) ?? (project && v.CI_JOB_ID ? `${project}/-/jobs/${v.CI_JOB_ID}` : v.CI_JOB_ID),
     startedOn: iso(v.CI_JOB_STARTED_AT),
     source: compact({
       repository: project,
       commit: commit(v.CI_COMMIT_SHA),
-      ref: branchRef(v.CI_COMMIT_BRANCH ?? (v.CI_COMMIT_TAG ? undefined : v.CI_COMMIT_REF_NAME), v.CI_COMMIT_TAG),
+      ref: branchRef(
+        v.CI_COMMIT_BRANCH ?? (v.CI_COMMIT_TAG ? undefined : v.CI_COMMIT_REF_NAME),
+        v.CI_COMMIT_TAG,
+      ),
     }),
     warnings: [],
   };
@@ -332,7 +344,9 @@ function buildkite(env: Env): CiInfo {
   return {
     name: 'buildkite',
     builderId: `https://buildkite.com/${v.BUILDKITE_ORGANIZATION_SLUG ?? '-'}/agents/${hosted ? 'hosted' : 'self-hosted'}`,
-    ...(v.BUILDKITE_AGENT_VERSION ? { builderVersion: { 'buildkite-agent': v.BUILDKITE_AGENT_VERSION } } : {}),
+    ...(v.BUILDKITE_AGENT_VERSION
+      ? { builderVersion: { 'buildkite-agent': v.BUILDKITE_AGENT_VERSION } }
+      : {}),
     buildType: VOUCH_BUILD_TYPE('buildkite'),
     externalParameters: compact({
       organization: v.BUILDKITE_ORGANIZATION_SLUG,
@@ -399,7 +413,10 @@ function circleci(env: Env): CiInfo {
     builderId: 'https://circleci.com/runners/cloud',
     buildType: VOUCH_BUILD_TYPE('circleci'),
     externalParameters: compact({
-      project: v.CIRCLE_PROJECT_USERNAME && v.CIRCLE_PROJECT_REPONAME ? `${v.CIRCLE_PROJECT_USERNAME}/${v.CIRCLE_PROJECT_REPONAME}` : undefined,
+      project:
+        v.CIRCLE_PROJECT_USERNAME && v.CIRCLE_PROJECT_REPONAME
+          ? `${v.CIRCLE_PROJECT_USERNAME}/${v.CIRCLE_PROJECT_REPONAME}`
+          : undefined,
       job: v.CIRCLE_JOB,
       branch: v.CIRCLE_BRANCH,
       tag: v.CIRCLE_TAG,
@@ -446,7 +463,9 @@ function azure(env: Env): CiInfo {
       agentOs: v.AGENT_OS,
     }),
     invocationId:
-      collection && project && v.BUILD_BUILDID ? `${collection}/${project}/_build/results?buildId=${v.BUILD_BUILDID}` : v.BUILD_BUILDID,
+      collection && project && v.BUILD_BUILDID
+        ? `${collection}/${project}/_build/results?buildId=${v.BUILD_BUILDID}`
+        : v.BUILD_BUILDID,
     source: compact({
       repository: url(v.BUILD_REPOSITORY_URI),
       commit: commit(v.BUILD_SOURCEVERSION),
@@ -472,7 +491,10 @@ function cloudBuild(env: Env): CiInfo {
       tag: v.TAG_NAME,
     }),
     internalParameters: compact({ buildId: v.BUILD_ID, projectNumber: v.PROJECT_NUMBER }),
-    invocationId: v.PROJECT_ID && v.BUILD_ID ? `https://console.cloud.google.com/cloud-build/builds;region=${location}/${v.BUILD_ID}?project=${v.PROJECT_ID}` : v.BUILD_ID,
+    invocationId:
+      v.PROJECT_ID && v.BUILD_ID
+        ? `https://console.cloud.google.com/cloud-build/builds;region=${location}/${v.BUILD_ID}?project=${v.PROJECT_ID}`
+        : v.BUILD_ID,
     source: compact({
       repository: url(v._HEAD_REPO_URL),
       commit: commit(v.COMMIT_SHA),
@@ -488,12 +510,20 @@ function tekton(env: Env): CiInfo {
     name: 'tekton',
     builderId: TEKTON_DEFAULT_BUILDER_ID,
     buildType: VOUCH_BUILD_TYPE('tekton'),
-    externalParameters: compact({ pipelineRun: v.TEKTON_PIPELINERUN_NAME, taskRun: v.TEKTON_TASKRUN_NAME, namespace: v.TEKTON_NAMESPACE }),
+    externalParameters: compact({
+      pipelineRun: v.TEKTON_PIPELINERUN_NAME,
+      taskRun: v.TEKTON_TASKRUN_NAME,
+      namespace: v.TEKTON_NAMESPACE,
+    }),
     internalParameters: compact({ taskRunUid: v.TEKTON_TASKRUN_UID }),
     invocationId: v.TEKTON_TASKRUN_UID
       ? `urn:tekton:taskrun:${v.TEKTON_NAMESPACE ?? 'default'}/${v.TEKTON_TASKRUN_NAME ?? ''}/${v.TEKTON_TASKRUN_UID}`
       : undefined,
-    source: compact({ repository: url(v.TEKTON_GIT_URL), commit: commit(v.TEKTON_GIT_COMMIT), ref: branchRef(v.TEKTON_GIT_REF) }),
+    source: compact({
+      repository: url(v.TEKTON_GIT_URL),
+      commit: commit(v.TEKTON_GIT_COMMIT),
+      ref: branchRef(v.TEKTON_GIT_REF),
+    }),
     warnings: [],
   };
 }

@@ -72,7 +72,11 @@ export function parseMaterial(spec: string): ResourceDescriptor {
   const m = /^(.+)@(sha256|sha512):([0-9a-fA-F]+)$/.exec(spec.trim());
   const want = m?.[2] === 'sha512' ? 128 : 64;
   if (!m || m[3]!.length !== want) {
-    throw badInput('MATERIAL', `bad material ${JSON.stringify(stripCredentials(spec))}`, 'write it as URI@sha256:<64 hex> (or @sha512:<128 hex>)');
+    throw badInput(
+      'MATERIAL',
+      `bad material ${JSON.stringify(stripCredentials(spec))}`,
+      'write it as URI@sha256:<64 hex> (or @sha512:<128 hex>)',
+    );
   }
   return { uri: stripCredentials(m[1]!), digest: { [m[2]!]: m[3]!.toLowerCase() } };
 }
@@ -83,7 +87,11 @@ function requireUri(value: string, flag: string): string {
     const u = new URL(value);
     if (!u.protocol) throw new Error('no scheme');
   } catch {
-    throw badInput('BAD_URI', `${flag} ${JSON.stringify(value)} is not an absolute URI`, `e.g. ${flag} https://example.com/builders/ci@v1`);
+    throw badInput(
+      'BAD_URI',
+      `${flag} ${JSON.stringify(value)} is not an absolute URI`,
+      `e.g. ${flag} https://example.com/builders/ci@v1`,
+    );
   }
   return stripCredentials(value);
 }
@@ -100,7 +108,10 @@ export function vouchVersion(): string {
   if (cachedVersion) return cachedVersion;
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'vouch' && pkg.version) return (cachedVersion = pkg.version);
     } catch {
       // try the next depth
@@ -115,7 +126,8 @@ export function vouchVersion(): string {
  * failure is a bug and throws an exit-1 VouchError naming the schema path.
  */
 export async function generateProvenance(opts: GenerateOptions): Promise<GeneratedProvenance> {
-  if (opts.subjects.length === 0) throw badInput('NO_SUBJECT', 'no subject given', 'name at least one file or image');
+  if (opts.subjects.length === 0)
+    throw badInput('NO_SUBJECT', 'no subject given', 'name at least one file or image');
   const env = opts.env ?? process.env;
   const ci = detectCi(env);
   const warnings = [...ci.warnings];
@@ -125,15 +137,23 @@ export async function generateProvenance(opts: GenerateOptions): Promise<Generat
   const commit = ci.source.commit ?? local?.commit;
   const sameCheckout = local !== undefined && local.commit === commit;
   if (local && ci.source.commit && !sameCheckout) {
-    warnings.push(`the checkout in ${dir} is at ${local.commit.slice(0, 12)}, not the CI commit ${ci.source.commit.slice(0, 12)}: using the CI commit`);
+    warnings.push(
+      `the checkout in ${dir} is at ${local.commit.slice(0, 12)}, not the CI commit ${ci.source.commit.slice(0, 12)}: using the CI commit`,
+    );
   }
   const repository = ci.source.repository ?? (sameCheckout ? local?.repository : undefined);
   const ref = ci.source.ref ?? (sameCheckout ? (local?.ref ?? local?.tags[0]) : undefined);
   const tags = sameCheckout ? local!.tags : [];
   const dirty = sameCheckout && local!.dirty;
-  if (!commit) warnings.push(`${dir} is not a git checkout and no CI source was found: the provenance records no source`);
+  if (!commit)
+    warnings.push(
+      `${dir} is not a git checkout and no CI source was found: the provenance records no source`,
+    );
   else if (!repository) warnings.push('the source has no remote URL: the provenance records only the commit');
-  if (dirty) warnings.push('working tree is dirty: the build may not match the recorded commit (recorded as annotation dirty=true)');
+  if (dirty)
+    warnings.push(
+      'working tree is dirty: the build may not match the recorded commit (recorded as annotation dirty=true)',
+    );
 
   const resolvedDependencies: ResourceDescriptor[] = [];
   if (commit && isGitCommit(commit)) {
@@ -141,12 +161,15 @@ export async function generateProvenance(opts: GenerateOptions): Promise<Generat
     if (dirty) annotations.dirty = true;
     if (tags.length > 0) annotations.tags = tags;
     resolvedDependencies.push({
-      ...(repository ? { uri: `${repository.startsWith('git+') ? '' : 'git+'}${repository}${ref ? `@${ref}` : ''}` } : {}),
+      ...(repository
+        ? { uri: `${repository.startsWith('git+') ? '' : 'git+'}${repository}${ref ? `@${ref}` : ''}` }
+        : {}),
       digest: { gitCommit: commit },
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     });
   }
-  for (const m of opts.materials ?? []) resolvedDependencies.push(typeof m === 'string' ? parseMaterial(m) : m);
+  for (const m of opts.materials ?? [])
+    resolvedDependencies.push(typeof m === 'string' ? parseMaterial(m) : m);
 
   let builderId = ci.builderId;
   if (opts.builderId) builderId = requireUri(opts.builderId, '--builder-id');
@@ -181,13 +204,19 @@ export async function generateProvenance(opts: GenerateOptions): Promise<Generat
     },
   };
 
-  const statement = validateStatement<ProvenancePredicate>(buildStatement(opts.subjects, PredicateType.slsaProvenanceV1, predicate), {
-    what: 'generated provenance',
-  });
+  const statement = validateStatement<ProvenancePredicate>(
+    buildStatement(opts.subjects, PredicateType.slsaProvenanceV1, predicate),
+    {
+      what: 'generated provenance',
+    },
+  );
   const vulns = scan
-    ? validateStatement<VulnsPredicate>(buildStatement(opts.subjects, PredicateType.vulnsV02, scan.predicate), {
-        what: 'generated vulns attestation',
-      })
+    ? validateStatement<VulnsPredicate>(
+        buildStatement(opts.subjects, PredicateType.vulnsV02, scan.predicate),
+        {
+          what: 'generated vulns attestation',
+        },
+      )
     : undefined;
 
   const from = ci.source.commit ? (sameCheckout ? 'ci+git' : 'ci') : commit ? 'git' : 'none';

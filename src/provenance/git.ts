@@ -28,7 +28,12 @@ function git(dir: string, args: string[]): Promise<{ ok: boolean; out: string }>
       {
         encoding: 'utf8',
         maxBuffer: 8 * 1024 * 1024,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: process.env.HOME ?? '/',
+          GIT_TERMINAL_PROMPT: '0',
+          LC_ALL: 'C',
+        },
       },
       (err, stdout) => resolve({ ok: !err, out: typeof stdout === 'string' ? stdout.trim() : '' }),
     );
@@ -64,7 +69,12 @@ export async function gitSource(dir: string): Promise<GitSource | undefined> {
     ...(repository ? { repository } : {}),
     commit: head.out.toLowerCase(),
     ...(ref.ok && ref.out ? { ref: ref.out } : {}),
-    tags: tags.ok ? tags.out.split('\n').filter(Boolean).map((t) => `refs/tags/${t}`) : [],
+    tags: tags.ok
+      ? tags.out
+          .split('\n')
+          .filter(Boolean)
+          .map((t) => `refs/tags/${t}`)
+      : [],
     dirty: status.ok && status.out.length > 0,
     root: top.out,
   };

@@ -36,7 +36,13 @@ export {
   type VulnResult,
   type VulnSeverity,
 } from './scan.js';
-export { fileSubject, resolveSubjects, MAX_SUBJECTS, type ResolvedSubject, type SubjectDigest } from './subjects.js';
+export {
+  fileSubject,
+  resolveSubjects,
+  MAX_SUBJECTS,
+  type ResolvedSubject,
+  type SubjectDigest,
+} from './subjects.js';
 export { stripCredentials, isGitCommit } from './url.js';
 export { writeFileAtomic } from './write.js';
 export {

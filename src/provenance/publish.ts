@@ -63,11 +63,16 @@ export function vulnsPath(out: string, signed: boolean): string {
 }
 
 export async function runProvenance(run: ProvenanceRun): Promise<ProvenanceOutcome> {
-  if (run.push && !run.sign) throw badInput('PUSH_NEEDS_SIGN', '--push needs --sign', 'only signed bundles are attached to images');
+  if (run.push && !run.sign)
+    throw badInput('PUSH_NEEDS_SIGN', '--push needs --sign', 'only signed bundles are attached to images');
   const subjects = await resolveSubjects(run.subjects, { digest: run.digest, registry: run.registry });
   const images = subjects.filter((s) => s.kind === 'image');
   if (run.push && images.length === 0) {
-    throw badInput('PUSH_NO_IMAGE', '--push needs at least one image subject', 'files are not pushed; their bundles are written with --out');
+    throw badInput(
+      'PUSH_NO_IMAGE',
+      '--push needs at least one image subject',
+      'files are not pushed; their bundles are written with --out',
+    );
   }
   const generated = await generateProvenance({ ...run, subjects: subjects.map((s) => s.subject) });
   const warnings = [...generated.warnings];
@@ -82,16 +87,27 @@ export async function runProvenance(run: ProvenanceRun): Promise<ProvenanceOutco
 
   const provenance: WrittenDocument = provSigned
     ? document(generated.statement.predicateType, provSigned, run.out)
-    : { predicateType: generated.statement.predicateType, kind: 'statement', text: json(generated.statement), ...(run.out ? { out: run.out } : {}) };
+    : {
+        predicateType: generated.statement.predicateType,
+        kind: 'statement',
+        text: json(generated.statement),
+        ...(run.out ? { out: run.out } : {}),
+      };
 
   let vulns: ProvenanceOutcome['vulns'];
   if (generated.vulns && generated.scan) {
     const out = run.out ? vulnsPath(run.out, vulnsSigned !== undefined) : undefined;
     const doc: WrittenDocument = vulnsSigned
       ? document(generated.vulns.predicateType, vulnsSigned, out)
-      : { predicateType: generated.vulns.predicateType, kind: 'statement', text: json(generated.vulns), ...(out ? { out } : {}) };
+      : {
+          predicateType: generated.vulns.predicateType,
+          kind: 'statement',
+          text: json(generated.vulns),
+          ...(out ? { out } : {}),
+        };
     vulns = { ...doc, counts: generated.scan.counts };
-    if (!out && !run.push) warnings.push('the vulns attestation is only written with --out (or attached with --push)');
+    if (!out && !run.push)
+      warnings.push('the vulns attestation is only written with --out (or attached with --push)');
   }
 
   if (provenance.out) await writeFileAtomic(provenance.out, provenance.text);
@@ -99,24 +115,23 @@ export async function runProvenance(run: ProvenanceRun): Promise<ProvenanceOutco
 
   const pushed: PushedReferrer[] = [];
   if (run.push) {
-    const oci = await import('../oci/index.js');
+    const { attachBundle } = await import('../bundles/index.js');
     const signed = [provSigned, vulnsSigned].filter((s): s is SignResult => s !== undefined);
     for (const img of images) {
       for (const s of signed) {
-        const referrer = await oci.attachArtifact(img.store!, img.descriptor!, {
-          artifactType: oci.MediaType.sigstoreBundleV03,
-          layers: [{ mediaType: oci.MediaType.sigstoreBundleV03, data: s.bundleBytes }],
-          annotations: {
-            [oci.ANNOTATION.bundleContent]: s.content,
-            [oci.ANNOTATION.bundlePredicateType]: s.predicateType ?? '',
-          },
+        // The exact signed bytes, so the referrer layer and the --out file hash alike.
+        const referrer = await attachBundle(img.store!, img.descriptor!, s.bundle, { bytes: s.bundleBytes });
+        pushed.push({
+          subject: `${img.store!.name}@${img.descriptor!.digest}`,
+          predicateType: s.predicateType ?? '',
+          digest: referrer.digest,
         });
-        pushed.push({ subject: `${img.store!.name}@${img.descriptor!.digest}`, predicateType: s.predicateType ?? '', digest: referrer.digest });
       }
     }
   }
   const files = subjects.filter((s) => s.kind === 'file');
-  if (run.push && files.length > 0) warnings.push(`${files.length} file subject(s) are not pushed: keep the bundle next to the file`);
+  if (run.push && files.length > 0)
+    warnings.push(`${files.length} file subject(s) are not pushed: keep the bundle next to the file`);
 
   return { generated, subjects, provenance, ...(vulns ? { vulns } : {}), pushed, warnings };
 }

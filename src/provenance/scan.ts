@@ -48,7 +48,11 @@ export interface ImportedScan {
 /** Reports larger than this are refused rather than parsed into memory. */
 export const MAX_SCAN_BYTES = 256 * 1024 * 1024;
 
-const FORMAT_LABEL: Record<ScanFormat, string> = { trivy: 'Trivy JSON', grype: 'Grype JSON', sarif: 'SARIF 2.1' };
+const FORMAT_LABEL: Record<ScanFormat, string> = {
+  trivy: 'Trivy JSON',
+  grype: 'Grype JSON',
+  sarif: 'SARIF 2.1',
+};
 
 type Json = Record<string, unknown>;
 
@@ -72,7 +76,7 @@ function iso(v: unknown): string | undefined {
   return Number.isNaN(t) ? undefined : new Date(t).toISOString();
 }
 
-const WORDS: Record<string, Severity> = {
+const WORDS: Record<string, Exclude<Severity, 'unknown'>> = {
   critical: 'critical',
   high: 'high',
   important: 'high',
@@ -80,41 +84,46 @@ const WORDS: Record<string, Severity> = {
   moderate: 'medium',
   low: 'low',
   negligible: 'low',
-  none: 'low',
-  info: 'low',
-  unknown: 'unknown',
 };
+const RANK: Record<Severity, number> = { unknown: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
-/** CVSS v3 qualitative ranges (FIRST CVSS v3.1 spec §5). */
+/** CVSS v3 qualitative ranges (FIRST CVSS v3.1 spec §5); 0.0 ("none") says nothing: unknown. */
 function cvssBucket(score: number): Severity {
+  if (!Number.isFinite(score) || score <= 0) return 'unknown';
   if (score >= 9) return 'critical';
   if (score >= 7) return 'high';
   if (score >= 4) return 'medium';
-  if (score >= 0) return 'low';
-  return 'unknown';
+  return 'low';
+}
+
+function scoreSeverity(score: unknown): Severity {
+  if (typeof score === 'number') return cvssBucket(score);
+  if (typeof score !== 'string') return 'unknown';
+  const w = score.trim().toLowerCase();
+  if (WORDS[w]) return WORDS[w];
+  return /^\d+(\.\d+)?$/.test(w) ? cvssBucket(Number(w)) : 'unknown';
 }
 
 /**
- * The severity of one result: the first qualitative score (e.g. `{method: "trivy", score:
- * "HIGH"}`), else the first numeric score bucketed with the CVSS v3 ranges, else unknown.
+ * The severity of one result: the highest that any of its scoring methods gives (qualitative
+ * words or CVSS numbers), so a scanner's "medium" next to an NVD 9.8 counts as critical —
+ * thresholds fail closed. The same rule as the verifier's threshold check (src/verify).
  * Works on any Vulns v0.2 predicate, not only the ones vouch writes.
  */
 export function severityOf(r: { severity?: unknown }): Severity {
-  const list = Array.isArray(r.severity) ? (r.severity as unknown[]) : [];
+  const list = Array.isArray(r.severity) ? (r.severity as unknown[]) : r.severity && typeof r.severity === 'object' ? [r.severity] : [];
+  let best: Severity = 'unknown';
   for (const s of list) {
-    const score = isObj(s) ? str(s.score) : undefined;
-    const w = score ? WORDS[score.toLowerCase()] : undefined;
-    if (w) return w;
+    const sev = isObj(s) ? scoreSeverity(s.score) : 'unknown';
+    if (RANK[sev] > RANK[best]) best = sev;
   }
-  for (const s of list) {
-    const score = isObj(s) ? str(s.score) : undefined;
-    if (score && /^\d+(\.\d+)?$/.test(score)) return cvssBucket(Number(score));
-  }
-  return 'unknown';
+  return best;
 }
 
 /** Counts findings per severity (one per result entry, i.e. per vulnerability × package). */
-export function summarizeVulns(predicate: { scanner?: { result?: unknown } } | VulnsPredicate): SeverityCounts & { total: number } {
+export function summarizeVulns(
+  predicate: { scanner?: { result?: unknown } } | VulnsPredicate,
+): SeverityCounts & { total: number } {
   const counts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, total: 0 };
   const result = (predicate as { scanner?: { result?: unknown } }).scanner?.result;
   if (!Array.isArray(result)) return counts;
@@ -128,7 +137,10 @@ export function summarizeVulns(predicate: { scanner?: { result?: unknown } } | V
 function trivy(doc: unknown, fallbackTime: string): VulnsPredicate {
   need(isObj(doc), 'the top level is not an object');
   // Trivy omits Results when nothing was scanned, but SchemaVersion is always present.
-  need(Array.isArray(doc.Results) || (doc.Results === undefined && typeof doc.SchemaVersion === 'number'), 'missing Results[]');
+  need(
+    Array.isArray(doc.Results) || (doc.Results === undefined && typeof doc.SchemaVersion === 'number'),
+    'missing Results[]',
+  );
   const result: VulnResult[] = [];
   const results = (doc.Results ?? []) as unknown[];
   results.forEach((t, i) => {
@@ -141,7 +153,8 @@ function trivy(doc: unknown, fallbackTime: string): VulnsPredicate {
       const severity: VulnSeverity[] = [{ method: 'trivy', score: str(v.Severity) ?? 'UNKNOWN' }];
       if (isObj(v.CVSS)) {
         for (const [source, c] of Object.entries(v.CVSS)) {
-          if (isObj(c) && typeof c.V3Score === 'number') severity.push({ method: `cvss_v3_${source}`, score: String(c.V3Score) });
+          if (isObj(c) && typeof c.V3Score === 'number')
+            severity.push({ method: `cvss_v3_${source}`, score: String(c.V3Score) });
         }
       }
       result.push({
@@ -181,7 +194,10 @@ function grype(doc: unknown, fallbackTime: string): VulnsPredicate {
     if (Array.isArray(v.cvss)) {
       for (const c of v.cvss) {
         if (isObj(c) && isObj(c.metrics) && typeof c.metrics.baseScore === 'number') {
-          severity.push({ method: `cvss_v${str(c.version) ?? '3'}_${str(c.source) ?? 'unknown'}`, score: String(c.metrics.baseScore) });
+          severity.push({
+            method: `cvss_v${str(c.version) ?? '3'}_${str(c.source) ?? 'unknown'}`,
+            score: String(c.metrics.baseScore),
+          });
         }
       }
     }
@@ -189,7 +205,14 @@ function grype(doc: unknown, fallbackTime: string): VulnsPredicate {
     return {
       id: v.id as string,
       severity,
-      annotations: [compact({ package: str(a.name), installedVersion: str(a.version), purl: str(a.purl), namespace: str(v.namespace) })],
+      annotations: [
+        compact({
+          package: str(a.name),
+          installedVersion: str(a.version),
+          purl: str(a.purl),
+          namespace: str(v.namespace),
+        }),
+      ],
     };
   });
   const d = isObj(doc.descriptor) ? doc.descriptor : {};
@@ -232,7 +255,8 @@ function sarif(doc: unknown, fallbackTime: string): VulnsPredicate {
     const driver = run.tool.driver;
     tool ??= driver;
     const rules = new Map<string, Json>();
-    if (Array.isArray(driver.rules)) for (const r of driver.rules) if (isObj(r) && str(r.id)) rules.set(r.id as string, r);
+    if (Array.isArray(driver.rules))
+      for (const r of driver.rules) if (isObj(r) && str(r.id)) rules.set(r.id as string, r);
     if (Array.isArray(run.invocations)) {
       for (const inv of run.invocations) {
         if (!isObj(inv)) continue;
@@ -246,15 +270,24 @@ function sarif(doc: unknown, fallbackTime: string): VulnsPredicate {
       need(isObj(r), `runs[${i}].results[${j}] is not an object`);
       const ruleId = str(r.ruleId) ?? (isObj(r.rule) ? str(r.rule.id) : undefined);
       need(ruleId, `runs[${i}].results[${j}] has no ruleId`);
-      result.push({ id: ruleId, severity: sarifSeverity(r, rules.get(ruleId)), annotations: [sarifAnnotation(r)] });
+      result.push({
+        id: ruleId,
+        severity: sarifSeverity(r, rules.get(ruleId)),
+        annotations: [sarifAnnotation(r)],
+      });
     });
   });
   const name = tool ? str(tool.name) : undefined;
   const version = tool ? (str(tool.semanticVersion) ?? str(tool.version)) : undefined;
-  const uri = (tool && str(tool.informationUri)) ?? `pkg:generic/${encodeURIComponent((name ?? 'sarif').toLowerCase())}`;
+  const uri =
+    (tool && str(tool.informationUri)) ??
+    `pkg:generic/${encodeURIComponent((name ?? 'sarif').toLowerCase())}`;
   return {
     scanner: { uri, ...(version ? { version } : {}), result },
-    metadata: { scanStartedOn: started ?? finished ?? fallbackTime, scanFinishedOn: finished ?? started ?? fallbackTime },
+    metadata: {
+      scanStartedOn: started ?? finished ?? fallbackTime,
+      scanFinishedOn: finished ?? started ?? fallbackTime,
+    },
   };
 }
 
@@ -265,15 +298,24 @@ function sarif(doc: unknown, fallbackTime: string): VulnsPredicate {
  */
 function sarifSeverity(r: Json, rule: Json | undefined): VulnSeverity[] {
   const out: VulnSeverity[] = [];
-  const props = [isObj(r.properties) ? r.properties : undefined, rule && isObj(rule.properties) ? rule.properties : undefined];
+  const props = [
+    isObj(r.properties) ? r.properties : undefined,
+    rule && isObj(rule.properties) ? rule.properties : undefined,
+  ];
   for (const p of props) {
     if (!p) continue;
     const tags = Array.isArray(p.tags) ? p.tags.filter((t): t is string => typeof t === 'string') : [];
     const word = tags.find((t) => ['critical', 'high', 'medium', 'low'].includes(t.toLowerCase()));
     if (word && !out.some((s) => s.method === 'sarif_tag')) out.push({ method: 'sarif_tag', score: word });
     const ss = p['security-severity'];
-    const n = typeof ss === 'number' ? ss : typeof ss === 'string' && /^\d+(\.\d+)?$/.test(ss) ? Number(ss) : undefined;
-    if (n !== undefined && !out.some((s) => s.method === 'security_severity')) out.push({ method: 'security_severity', score: String(n) });
+    const n =
+      typeof ss === 'number'
+        ? ss
+        : typeof ss === 'string' && /^\d+(\.\d+)?$/.test(ss)
+          ? Number(ss)
+          : undefined;
+    if (n !== undefined && !out.some((s) => s.method === 'security_severity'))
+      out.push({ method: 'security_severity', score: String(n) });
   }
   if (out.length === 0) out.push({ method: 'sarif', score: 'unknown' });
   return out;
@@ -293,12 +335,20 @@ function compact<T extends Record<string, unknown>>(o: T): T {
   return out as T;
 }
 
-const PARSERS: Record<ScanFormat, (doc: unknown, fallbackTime: string) => VulnsPredicate> = { trivy, grype, sarif };
+const PARSERS: Record<ScanFormat, (doc: unknown, fallbackTime: string) => VulnsPredicate> = {
+  trivy,
+  grype,
+  sarif,
+};
 
 /** Reads a scan report of the declared format and converts it to the Vulns v0.2 predicate. */
 export async function importScan(file: string, format: ScanFormat): Promise<ImportedScan> {
   if (!SCAN_FORMATS.includes(format)) {
-    throw badInput('SCAN_FORMAT', `unknown scan format ${JSON.stringify(format)}`, `use one of: ${SCAN_FORMATS.join(', ')}`);
+    throw badInput(
+      'SCAN_FORMAT',
+      `unknown scan format ${JSON.stringify(format)}`,
+      `use one of: ${SCAN_FORMATS.join(', ')}`,
+    );
   }
   const name = path.basename(file);
   const label = FORMAT_LABEL[format];
@@ -307,7 +357,10 @@ export async function importScan(file: string, format: ScanFormat): Promise<Impo
   try {
     const st = await stat(file);
     if (st.size > MAX_SCAN_BYTES) {
-      throw badInput('SCAN_TOO_LARGE', `${name} is ${st.size} bytes, more than the ${MAX_SCAN_BYTES}-byte limit for scan reports`);
+      throw badInput(
+        'SCAN_TOO_LARGE',
+        `${name} is ${st.size} bytes, more than the ${MAX_SCAN_BYTES}-byte limit for scan reports`,
+      );
     }
     mtime = st.mtime;
     bytes = await readFile(file);
@@ -318,13 +371,18 @@ export async function importScan(file: string, format: ScanFormat): Promise<Impo
   try {
     doc = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
-    throw badInput('SCAN_NOT_FORMAT', `${name} is not ${label}: not valid JSON (${(e as Error).message})`, scanHint(format));
+    throw badInput(
+      'SCAN_NOT_FORMAT',
+      `${name} is not ${label}: not valid JSON (${(e as Error).message})`,
+      scanHint(format),
+    );
   }
   let predicate: VulnsPredicate;
   try {
     predicate = PARSERS[format](doc, mtime.toISOString());
   } catch (e) {
-    if (e instanceof FormatProblem) throw badInput('SCAN_NOT_FORMAT', `${name} is not ${label}: ${e.message}`, scanHint(format));
+    if (e instanceof FormatProblem)
+      throw badInput('SCAN_NOT_FORMAT', `${name} is not ${label}: ${e.message}`, scanHint(format));
     throw e;
   }
   const { total: _total, ...counts } = summarizeVulns(predicate);

@@ -61,6 +61,20 @@ async function isFile(p: string): Promise<'file' | 'dir' | undefined> {
   }
 }
 
+/** Package file extensions: a missing `dist/fn.zip` is a typo, not a Docker Hub image to fetch. */
+const FILE_EXTENSION =
+  /\.(zip|jar|war|ear|tgz|tar|gz|bz2|xz|zst|whl|egg|gem|nupkg|deb|rpm|apk|exe|msi|bin|json|ya?ml|txt|so|dll|dylib|wasm)$/i;
+
+/** Explicit paths, or names whose last component is a package file name. */
+function looksLikePath(input: string): boolean {
+  if (/^(\/|\.{1,2}\/|~\/)/.test(input) || input.includes('\\')) return true;
+  const first = input.split('/')[0] ?? '';
+  // An explicit registry host (`host.tld/…`, `host:port/…`, `localhost/…`) means an image.
+  const hasHost =
+    input.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  return !hasHost && FILE_EXTENSION.test(input.split(/[:@]/)[0]!);
+}
+
 /**
  * Resolves SUBJECT arguments: files are hashed, image references resolved to digests (the
  * OCI layer is loaded only when an image is named). Duplicate subjects are refused: they
@@ -70,17 +84,30 @@ export async function resolveSubjects(
   inputs: string[],
   opts: { digest?: SubjectDigest; registry?: RegistryOptions } = {},
 ): Promise<ResolvedSubject[]> {
-  if (inputs.length === 0) throw badInput('NO_SUBJECT', 'no subject given', 'name at least one file or image reference');
-  if (inputs.length > MAX_SUBJECTS) throw badInput('TOO_MANY_SUBJECTS', `${inputs.length} subjects, more than ${MAX_SUBJECTS}`);
+  if (inputs.length === 0)
+    throw badInput('NO_SUBJECT', 'no subject given', 'name at least one file or image reference');
+  if (inputs.length > MAX_SUBJECTS)
+    throw badInput('TOO_MANY_SUBJECTS', `${inputs.length} subjects, more than ${MAX_SUBJECTS}`);
   const out: ResolvedSubject[] = [];
   for (const input of inputs) {
     const kind = input.startsWith('oci:') ? undefined : await isFile(input);
     if (kind === 'dir') {
-      throw badInput('SUBJECT_IS_DIRECTORY', `${input} is a directory`, `name a file, or an OCI image layout as oci:${input}`);
+      throw badInput(
+        'SUBJECT_IS_DIRECTORY',
+        `${input} is a directory`,
+        `name a file, or an OCI image layout as oci:${input}`,
+      );
     }
     if (kind === 'file') {
       out.push({ kind: 'file', input, subject: await fileSubject(input, opts.digest) });
       continue;
+    }
+    if (looksLikePath(input)) {
+      throw badInput(
+        'FILE_NOT_FOUND',
+        `no such file: ${input}`,
+        'check the path (an image is registry/repository[:tag|@digest] or oci:DIR)',
+      );
     }
     const oci = await import('../oci/index.js');
     let ref;
@@ -98,9 +125,18 @@ export async function resolveSubjects(
     const descriptor = await store.resolve(ref.digest ?? ref.tag ?? 'latest');
     const [alg, hex] = descriptor.digest.split(':');
     if (alg !== 'sha256' || !hex) {
-      throw badInput('SUBJECT_DIGEST', `${input} resolves to ${descriptor.digest}; only sha256 image digests are supported`);
+      throw badInput(
+        'SUBJECT_DIGEST',
+        `${input} resolves to ${descriptor.digest}; only sha256 image digests are supported`,
+      );
     }
-    out.push({ kind: 'image', input, subject: { name: store.name, digest: { sha256: hex } }, store, descriptor });
+    out.push({
+      kind: 'image',
+      input,
+      subject: { name: store.name, digest: { sha256: hex } },
+      store,
+      descriptor,
+    });
   }
   const seen = new Set<string>();
   for (const s of out) {

@@ -30,7 +30,8 @@ export function stripCredentials(raw: string): string {
   // URL.toString leaves a dangling `?` when every parameter was removed.
   if (u.search === '' && out.includes('?')) out = out.replace(/\?(?=#|$)/, '');
   // URL.toString adds a `/` to a bare origin; keep `https://github.com` as it was written.
-  if (u.pathname === '/' && !s.endsWith('/') && u.search === '' && u.hash === '') out = out.replace(/\/$/, '');
+  if (u.pathname === '/' && !s.endsWith('/') && u.search === '' && u.hash === '')
+    out = out.replace(/\/$/, '');
   return out;
 }
 

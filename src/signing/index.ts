@@ -28,7 +28,13 @@ export {
   readKeyFile,
   KEY_TYPES,
 } from './keys.js';
-export type { KeyType, SigningKey, GenerateKeyPairOptions, GeneratedKeyPair, WrittenKeyPair } from './keys.js';
+export type {
+  KeyType,
+  SigningKey,
+  GenerateKeyPairOptions,
+  GeneratedKeyPair,
+  WrittenKeyPair,
+} from './keys.js';
 export { decodeToken, checkToken, resolveIdentityToken, tokenIdentity, SIGSTORE_AUDIENCE } from './oidc.js';
 export type { TokenClaims, IdentityToken } from './oidc.js';
 export { parseSigningConfig, readSigningConfig, PUBLIC_GOOD, SIGNING_CONFIG_MEDIA_TYPE } from './services.js';

@@ -52,7 +52,9 @@ const generate = promisify(nodeGenerateKeyPair);
 
 /** base64 sha256 of the SPKI DER encoding: identifies a key without revealing anything new. */
 export function keyHint(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 }
 
 /** The vouch key type of a Node key object, or undefined for keys vouch does not sign with. */
@@ -69,7 +71,11 @@ export function keyTypeOf(key: KeyObject): KeyType | undefined {
 export async function generateKeyPair(opts: GenerateKeyPairOptions = {}): Promise<GeneratedKeyPair> {
   const type = opts.type ?? 'p256';
   if (!KEY_TYPES.includes(type)) {
-    throw badInput('KEY_TYPE', `unsupported key type "${String(type)}"`, `use one of: ${KEY_TYPES.join(', ')}`);
+    throw badInput(
+      'KEY_TYPE',
+      `unsupported key type "${String(type)}"`,
+      `use one of: ${KEY_TYPES.join(', ')}`,
+    );
   }
   const { privateKey, publicKey } =
     type === 'ed25519'
@@ -98,7 +104,11 @@ export async function writeKeyPair(
   const publicKeyPath = path.resolve(dir, names.pub ?? 'vouch.pub');
   for (const p of [privateKeyPath, publicKeyPath]) {
     if (await exists(p)) {
-      throw badInput('KEY_EXISTS', `refusing to overwrite ${p}`, 'remove it first or choose another --out-dir');
+      throw badInput(
+        'KEY_EXISTS',
+        `refusing to overwrite ${p}`,
+        'remove it first or choose another --out-dir',
+      );
     }
   }
   try {
@@ -117,7 +127,12 @@ export async function writeKeyPair(
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       throw badInput('KEY_EXISTS', `refusing to overwrite ${(err as NodeJS.ErrnoException).path ?? dir}`);
     }
-    throw ioFailure('KEY_WRITE', `cannot write key files in ${dir}: ${(err as Error).message}`, undefined, err);
+    throw ioFailure(
+      'KEY_WRITE',
+      `cannot write key files in ${dir}: ${(err as Error).message}`,
+      undefined,
+      err,
+    );
   }
   return { privateKeyPath, publicKeyPath };
 }
@@ -159,7 +174,8 @@ export async function readKeyFile(keyPath: string): Promise<string> {
     return await readFile(keyPath, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw badInput('KEY_UNREADABLE', `cannot read key ${keyPath}: ${why}`, 'check the --key path', err);
   }
 }
@@ -191,10 +207,17 @@ export function parsePrivateKey(pem: string, keyPath: string, password?: string)
   }
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(encrypted ? { key: pem, format: 'pem', passphrase: password } : { key: pem, format: 'pem' });
+    privateKey = createPrivateKey(
+      encrypted ? { key: pem, format: 'pem', passphrase: password } : { key: pem, format: 'pem' },
+    );
   } catch (err) {
     if (encrypted) {
-      throw badInput('KEY_PASSWORD', `cannot decrypt ${keyPath}: wrong password`, 'check the key password', err);
+      throw badInput(
+        'KEY_PASSWORD',
+        `cannot decrypt ${keyPath}: wrong password`,
+        'check the key password',
+        err,
+      );
     }
     throw badInput(
       'KEY_FORMAT',
@@ -209,7 +232,11 @@ export function parsePrivateKey(pem: string, keyPath: string, password?: string)
       privateKey.asymmetricKeyType === 'ec'
         ? `EC ${privateKey.asymmetricKeyDetails?.namedCurve ?? ''}`.trim()
         : (privateKey.asymmetricKeyType ?? 'unknown');
-    throw badInput('KEY_TYPE', `unsupported key type ${what} in ${keyPath}`, 'use an ECDSA P-256, P-384 or Ed25519 key');
+    throw badInput(
+      'KEY_TYPE',
+      `unsupported key type ${what} in ${keyPath}`,
+      'use an ECDSA P-256, P-384 or Ed25519 key',
+    );
   }
   const publicKey = createPublicKey(privateKey);
   return {

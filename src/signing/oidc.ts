@@ -30,7 +30,11 @@ export interface IdentityToken {
 export function decodeToken(token: string): TokenClaims {
   const parts = token.trim().split('.');
   if (parts.length !== 3 || !parts[1]) {
-    throw badInput('TOKEN_MALFORMED', 'identity token is not a JWT (expected three dot-separated parts)', tokenHint());
+    throw badInput(
+      'TOKEN_MALFORMED',
+      'identity token is not a JWT (expected three dot-separated parts)',
+      tokenHint(),
+    );
   }
   let claims: unknown;
   try {
@@ -63,7 +67,10 @@ export function checkToken(claims: TokenClaims, now = Date.now()): void {
     );
   }
   if (typeof claims.nbf === 'number' && claims.nbf - skew > nowS) {
-    throw badInput('TOKEN_NOT_YET_VALID', `identity token is not valid before ${new Date(claims.nbf * 1000).toISOString()}`);
+    throw badInput(
+      'TOKEN_NOT_YET_VALID',
+      `identity token is not valid before ${new Date(claims.nbf * 1000).toISOString()}`,
+    );
   }
   const aud = Array.isArray(claims.aud) ? claims.aud : claims.aud === undefined ? [] : [claims.aud];
   if (!aud.includes(SIGSTORE_AUDIENCE)) {
@@ -88,7 +95,10 @@ export function tokenIdentity(claims: TokenClaims): string {
  * Finds the identity token: explicit value, then SIGSTORE_ID_TOKEN, then the GitHub Actions
  * token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN, audience sigstore).
  */
-export async function resolveIdentityToken(explicit: string | undefined, env: NodeJS.ProcessEnv): Promise<IdentityToken> {
+export async function resolveIdentityToken(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<IdentityToken> {
   let token: string | undefined;
   let source: TokenSource;
   if (explicit) {
@@ -98,7 +108,10 @@ export async function resolveIdentityToken(explicit: string | undefined, env: No
     token = env.SIGSTORE_ID_TOKEN.trim();
     source = 'env';
   } else if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-    token = await fetchGitHubActionsToken(env.ACTIONS_ID_TOKEN_REQUEST_URL, env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+    token = await fetchGitHubActionsToken(
+      env.ACTIONS_ID_TOKEN_REQUEST_URL,
+      env.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+    );
     source = 'github-actions';
   } else {
     throw badInput(
@@ -138,7 +151,9 @@ async function fetchGitHubActionsToken(requestUrl: string, requestToken: string)
     throw ioFailure(
       'TOKEN_ENDPOINT',
       `GitHub Actions token endpoint answered ${res.status}`,
-      res.status === 401 || res.status === 403 ? 'grant the workflow `permissions: id-token: write`' : 'retry later',
+      res.status === 401 || res.status === 403
+        ? 'grant the workflow `permissions: id-token: write`'
+        : 'retry later',
     );
   }
   const body = (await res.json().catch(() => undefined)) as { value?: unknown } | undefined;

@@ -63,7 +63,12 @@ export async function readSigningConfig(file: string): Promise<SigningServices> 
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw badInput('SIGNING_CONFIG', `cannot read signing config ${file}: ${(err as Error).message}`, undefined, err);
+    throw badInput(
+      'SIGNING_CONFIG',
+      `cannot read signing config ${file}: ${(err as Error).message}`,
+      undefined,
+      err,
+    );
   }
   let json: unknown;
   try {
@@ -113,5 +118,9 @@ export function checkUrl(url: string, source: string, what: string): void {
 }
 
 function invalid(source: string, why: string) {
-  return badInput('SIGNING_CONFIG', `invalid signing config ${source}: ${why}`, 'see the Sigstore SigningConfig v0.2 format');
+  return badInput(
+    'SIGNING_CONFIG',
+    `invalid signing config ${source}: ${why}`,
+    'see the Sigstore SigningConfig v0.2 format',
+  );
 }

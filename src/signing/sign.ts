@@ -5,12 +5,12 @@
  * so memory stays flat whatever the file size.
  */
 import { createHash, sign as nodeSign } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle, SerializedBundle as UpstreamSerializedBundle } from '@sigstore/bundle';
 import { badInput, ioFailure } from '../errors.js';
 import { loadPrivateKey, type SigningKey } from './keys.js';
+import { resolveIdentityToken } from './oidc.js';
 import { prepareSigner, type PreparedSigner, type SignerSpec } from './signer.js';
 
 export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -97,7 +97,10 @@ async function signStatementWith(signer: PreparedSigner, statement: object): Pro
  * Signs a file as a message signature. The file is read once as a stream: its sha256 goes into
  * the bundle and is signed directly (ECDSA over the digest), so memory does not grow with size.
  */
-export async function signFile(file: string, spec: SignerSpec): Promise<SignResult & { sha256: string; size: number }> {
+export async function signFile(
+  file: string,
+  spec: SignerSpec,
+): Promise<SignResult & { sha256: string; size: number }> {
   const info = await statFile(file);
   if (spec.kind === 'key') {
     // Checked before any service is contacted and before a large file is read.
@@ -110,8 +113,15 @@ export async function signFile(file: string, spec: SignerSpec): Promise<SignResu
       );
     }
   }
-  const signer = await prepareSigner(spec);
+  let ready = spec;
+  if (spec.kind === 'keyless') {
+    // The token is checked before the (possibly long) hash; the short-lived certificate is
+    // requested after it, so that it is still valid when the log entry is made.
+    const token = await resolveIdentityToken(spec.identityToken, spec.env ?? process.env);
+    ready = { ...spec, identityToken: token.token };
+  }
   const digest = await sha256File(file);
+  const signer = await prepareSigner(ready);
   const signature = await signDigest(signer.key, digest);
   const { toMessageSignatureBundle } = await import('@sigstore/bundle');
   const bundle = toMessageSignatureBundle({
@@ -125,13 +135,25 @@ export async function signFile(file: string, spec: SignerSpec): Promise<SignResu
   return { ...result, sha256: digest.toString('hex'), size: info.size };
 }
 
-/** Streams a file through sha256 (1 MiB reads). */
+/**
+ * Streams a file through sha256. One 1 MiB buffer is reused for every read, so memory stays
+ * flat (a stream would allocate a fresh buffer per chunk and leave them to the GC).
+ */
 export async function sha256File(file: string): Promise<Buffer> {
   const hash = createHash('sha256');
+  let fh: FileHandle | undefined;
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    fh = await open(file, 'r');
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hash.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    }
   } catch (err) {
     throw ioFailure('FILE_READ', `cannot read ${file}: ${(err as Error).message}`, undefined, err);
+  } finally {
+    await fh?.close();
   }
   return hash.digest();
 }
@@ -151,7 +173,12 @@ export async function writeBundleFile(file: string, bytes: Buffer): Promise<stri
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw ioFailure('BUNDLE_WRITE', `cannot write bundle ${file}: ${(err as Error).message}`, 'check the directory', err);
+    throw ioFailure(
+      'BUNDLE_WRITE',
+      `cannot write bundle ${file}: ${(err as Error).message}`,
+      'check the directory',
+      err,
+    );
   }
   return target;
 }
@@ -179,7 +206,9 @@ async function signDigest(key: SigningKey, digest: Buffer): Promise<Buffer> {
 
 function certificateDER(signer: PreparedSigner): Buffer | undefined {
   if (signer.material.$case !== 'x509Certificate') return undefined;
-  const b64 = signer.material.certificate.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  const b64 = signer.material.certificate
+    .replace(/-----(BEGIN|END) CERTIFICATE-----/g, '')
+    .replace(/\s+/g, '');
   return Buffer.from(b64, 'base64');
 }
 
@@ -228,4 +257,3 @@ async function statFile(file: string): Promise<{ size: number }> {
     throw badInput('FILE_ACCESS', `cannot read ${file}: ${(err as Error).message}`, undefined, err);
   }
 }
-

@@ -9,7 +9,13 @@ import type { Signer as SigstoreSigner, Witness } from '@sigstore/sign';
 import { badInput, ioFailure, VouchError } from '../errors.js';
 import { keyHint, loadPrivateKey, type KeyType, type SigningKey } from './keys.js';
 import { resolveIdentityToken, tokenIdentity, type IdentityToken } from './oidc.js';
-import { checkUrl, PUBLIC_GOOD, readSigningConfig, type SigningServices, type TlogService } from './services.js';
+import {
+  checkUrl,
+  PUBLIC_GOOD,
+  readSigningConfig,
+  type SigningServices,
+  type TlogService,
+} from './services.js';
 
 export type SignerSpec =
   | {
@@ -138,7 +144,9 @@ async function prepareKeylessSigner(spec: Extract<SignerSpec, { kind: 'keyless' 
 }
 
 async function keylessServices(spec: Extract<SignerSpec, { kind: 'keyless' }>): Promise<SigningServices> {
-  const fromConfig: SigningServices = spec.signingConfigPath ? await readSigningConfig(spec.signingConfigPath) : {};
+  const fromConfig: SigningServices = spec.signingConfigPath
+    ? await readSigningConfig(spec.signingConfigPath)
+    : {};
   if (spec.fulcioUrl) checkUrl(spec.fulcioUrl, '--fulcio-url', 'Fulcio');
   if (spec.rekorUrl) checkUrl(spec.rekorUrl, '--rekor-url', 'Rekor');
   if (spec.tsaUrl) checkUrl(spec.tsaUrl, '--tsa-url', 'TSA');
@@ -232,7 +240,9 @@ export function serviceError(err: unknown, service: 'Fulcio' | 'Rekor' | 'TSA', 
     return badInput(
       `${service.toUpperCase()}_REJECTED`,
       `${service} at ${origin} rejected the request (HTTP ${status})`,
-      service === 'Fulcio' ? 'check that the identity token is valid for this Fulcio instance' : 'check the service URL',
+      service === 'Fulcio'
+        ? 'check that the identity token is valid for this Fulcio instance'
+        : 'check the service URL',
       err,
     );
   }
@@ -246,14 +256,22 @@ export function serviceError(err: unknown, service: 'Fulcio' | 'Rekor' | 'TSA', 
 }
 
 function httpStatus(err: unknown): number | undefined {
-  for (let e = err as { statusCode?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+  for (
+    let e = err as { statusCode?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 5;
+    e = e.cause as typeof e, i++
+  ) {
     if (typeof e.statusCode === 'number') return e.statusCode;
   }
   return undefined;
 }
 
 function networkCode(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 5;
+    e = e.cause as typeof e, i++
+  ) {
     if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code;
   }
   return undefined;
@@ -279,16 +297,27 @@ export function certificateIdentity(cert: X509Certificate): string {
 }
 
 /** Reads a PEM file holding a leaf certificate followed by its chain. */
-export async function readCertificateChain(file: string): Promise<{ leaf: X509Certificate; chain: X509Certificate[] }> {
+export async function readCertificateChain(
+  file: string,
+): Promise<{ leaf: X509Certificate; chain: X509Certificate[] }> {
   let pem: string;
   try {
     pem = await readFile(file, 'utf8');
   } catch (err) {
-    throw badInput('CERT_UNREADABLE', `cannot read certificate ${file}: ${(err as Error).message}`, undefined, err);
+    throw badInput(
+      'CERT_UNREADABLE',
+      `cannot read certificate ${file}: ${(err as Error).message}`,
+      undefined,
+      err,
+    );
   }
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) {
-    throw badInput('CERT_FORMAT', `no PEM certificate in ${file}`, 'give the leaf certificate (then its chain) in PEM');
+    throw badInput(
+      'CERT_FORMAT',
+      `no PEM certificate in ${file}`,
+      'give the leaf certificate (then its chain) in PEM',
+    );
   }
   let certs: X509Certificate[];
   try {

@@ -31,12 +31,21 @@ export function digestSubject(name: string, digest: string): StatementSubject {
   return { name, digest: { [m[1]!]: m[2]! } };
 }
 
-export function statement(subjects: StatementSubject[], predicateType: string, predicate: unknown): Statement {
+export function statement(
+  subjects: StatementSubject[],
+  predicateType: string,
+  predicate: unknown,
+): Statement {
   checkPredicateType(predicateType);
   if (!predicate || typeof predicate !== 'object' || Array.isArray(predicate)) {
     throw badInput('PREDICATE', 'the predicate must be a JSON object');
   }
-  return { _type: INTOTO_STATEMENT_V1, subject: subjects, predicateType, predicate: predicate as Record<string, unknown> };
+  return {
+    _type: INTOTO_STATEMENT_V1,
+    subject: subjects,
+    predicateType,
+    predicate: predicate as Record<string, unknown>,
+  };
 }
 
 /** cosign v3's image signature statement: subject name = repository, digest = manifest digest. */
@@ -52,7 +61,10 @@ export async function readPredicate(file: string, predicateType: string): Promis
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw badInput('PREDICATE_FILE', `cannot read predicate ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw badInput(
+      'PREDICATE_FILE',
+      `cannot read predicate ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   let json: unknown;
   try {
@@ -75,7 +87,11 @@ export function checkPredicateType(predicateType: string): void {
     ok = false;
   }
   if (!ok) {
-    throw badInput('PREDICATE_TYPE', `predicate type ${JSON.stringify(predicateType)} is not an absolute URI`, 'e.g. https://slsa.dev/provenance/v1');
+    throw badInput(
+      'PREDICATE_TYPE',
+      `predicate type ${JSON.stringify(predicateType)} is not an absolute URI`,
+      'e.g. https://slsa.dev/provenance/v1',
+    );
   }
 }
 

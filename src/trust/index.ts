@@ -51,14 +51,19 @@ export function trustedRootProblems(root: unknown): string[] {
   if (root === null || typeof root !== 'object' || Array.isArray(root)) return ['not a JSON object'];
   const r = root as Record<string, unknown>;
   const problems: string[] = [];
-  if (r.mediaType !== undefined && r.mediaType !== TRUSTED_ROOT_MEDIA_TYPE && r.mediaType !== TRUSTED_ROOT_MEDIA_TYPE_V02) {
+  if (
+    r.mediaType !== undefined &&
+    r.mediaType !== TRUSTED_ROOT_MEDIA_TYPE &&
+    r.mediaType !== TRUSTED_ROOT_MEDIA_TYPE_V02
+  ) {
     problems.push(`unsupported mediaType ${JSON.stringify(r.mediaType)}`);
   }
   for (const field of ['tlogs', 'ctlogs', 'certificateAuthorities', 'timestampAuthorities']) {
     if (r[field] !== undefined && !Array.isArray(r[field])) problems.push(`${field} is not an array`);
   }
   if (problems.length) return problems;
-  const logs = (field: 'tlogs' | 'ctlogs') => ((r[field] as TransparencyLogJSON[] | undefined) ?? []).entries();
+  const logs = (field: 'tlogs' | 'ctlogs') =>
+    ((r[field] as TransparencyLogJSON[] | undefined) ?? []).entries();
   for (const field of ['tlogs', 'ctlogs'] as const) {
     for (const [i, log] of logs(field)) {
       const at = `${field}[${i}]`;
@@ -95,8 +100,13 @@ export function trustedRootProblems(root: unknown): string[] {
 function timeRangeProblems(range: TimeRangeJSON | undefined, at: string): string[] {
   if (!range || typeof range !== 'object') return [`${at} missing`];
   const out: string[] = [];
-  if (typeof range.start !== 'string' || Number.isNaN(Date.parse(range.start))) out.push(`${at}.start missing or invalid`);
-  if (range.end !== undefined && range.end !== null && (typeof range.end !== 'string' || Number.isNaN(Date.parse(range.end)))) {
+  if (typeof range.start !== 'string' || Number.isNaN(Date.parse(range.start)))
+    out.push(`${at}.start missing or invalid`);
+  if (
+    range.end !== undefined &&
+    range.end !== null &&
+    (typeof range.end !== 'string' || Number.isNaN(Date.parse(range.end)))
+  ) {
     out.push(`${at}.end invalid`);
   }
   return out;
@@ -112,11 +122,20 @@ export function parseTrustedRoot(text: string | Buffer, source: string): Trusted
   try {
     json = JSON.parse(text.toString());
   } catch (err) {
-    throw badInput('TRUSTED_ROOT_INVALID', `trusted root ${source} is not JSON: ${(err as Error).message}`, HINT_ROOT, err);
+    throw badInput(
+      'TRUSTED_ROOT_INVALID',
+      `trusted root ${source} is not JSON: ${(err as Error).message}`,
+      HINT_ROOT,
+      err,
+    );
   }
   const problems = trustedRootProblems(json);
   if (problems.length) {
-    throw badInput('TRUSTED_ROOT_INVALID', `trusted root ${source} is invalid: ${problems.slice(0, 3).join('; ')}`, HINT_ROOT);
+    throw badInput(
+      'TRUSTED_ROOT_INVALID',
+      `trusted root ${source} is invalid: ${problems.slice(0, 3).join('; ')}`,
+      HINT_ROOT,
+    );
   }
   return json as TrustedRootJSON;
 }
@@ -154,11 +173,15 @@ export async function loadTrustedRoot(opts: LoadTrustedRootOptions = {}): Promis
       text = await readFile(opts.file);
     } catch (err) {
       const ve = toVouchError(err);
-      throw new VouchError('TRUSTED_ROOT_UNREADABLE', `cannot read trusted root ${opts.file}: ${ve.message}`, {
-        exitCode: 2,
-        hint: HINT_ROOT,
-        cause: err,
-      });
+      throw new VouchError(
+        'TRUSTED_ROOT_UNREADABLE',
+        `cannot read trusted root ${opts.file}: ${ve.message}`,
+        {
+          exitCode: 2,
+          hint: HINT_ROOT,
+          cause: err,
+        },
+      );
     }
     return parseTrustedRoot(text, opts.file);
   }
@@ -252,10 +275,18 @@ export function hasCtlogs(root: TrustedRootJSON): boolean {
 export function parsePublicKey(pem: string | Buffer, source: string): KeyObject {
   const text = pem.toString();
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
-    throw badInput('KEY_IS_PRIVATE', `${source} is a private key`, 'pass the public key (.pub) for verification');
+    throw badInput(
+      'KEY_IS_PRIVATE',
+      `${source} is a private key`,
+      'pass the public key (.pub) for verification',
+    );
   }
   if (!/-----BEGIN (RSA )?PUBLIC KEY-----/.test(text)) {
-    throw badInput('KEY_INVALID', `${source} is not a PEM public key`, 'pass a PEM file starting with -----BEGIN PUBLIC KEY-----');
+    throw badInput(
+      'KEY_INVALID',
+      `${source} is not a PEM public key`,
+      'pass a PEM file starting with -----BEGIN PUBLIC KEY-----',
+    );
   }
   try {
     return createPublicKey({ key: text, format: 'pem' });

@@ -16,7 +16,12 @@ import type { SignedEntity, TrustMaterial } from '@sigstore/verify';
 import { isVouchError, badInput, VouchError } from '../errors.js';
 import type { IdentityMatcher } from '../policy/types.js';
 import { hasCtlogs, hasTlogs, trustedRootProblems, type TrustedRootJSON } from '../trust/index.js';
-import { readFileChecked, verifyDigestSignature, type HashName, type SignatureCheck } from './digest-signature.js';
+import {
+  readFileChecked,
+  verifyDigestSignature,
+  type HashName,
+  type SignatureCheck,
+} from './digest-signature.js';
 import { certificateIdentity, matchIdentity } from './identity.js';
 import type { BundleReport, Check } from './types.js';
 
@@ -86,7 +91,12 @@ export function parseBundle(text: string | Buffer, source: string): unknown {
   try {
     return JSON.parse(text.toString());
   } catch (err) {
-    return badInput('BUNDLE_INVALID_JSON', `bundle ${source} is not valid JSON: ${(err as Error).message}`, 'pass a Sigstore bundle (.sigstore.json)', err);
+    return badInput(
+      'BUNDLE_INVALID_JSON',
+      `bundle ${source} is not valid JSON: ${(err as Error).message}`,
+      'pass a Sigstore bundle (.sigstore.json)',
+      err,
+    );
   }
 }
 
@@ -109,9 +119,15 @@ function loadLibs(): Promise<Libs> {
 }
 
 type BaseMaterial = Omit<TrustMaterial, 'publicKey'>;
-const materialCache = new WeakMap<TrustedRootJSON, { problems: string[]; material?: BaseMaterial; error?: string }>();
+const materialCache = new WeakMap<
+  TrustedRootJSON,
+  { problems: string[]; material?: BaseMaterial; error?: string }
+>();
 
-function trustMaterialFor(l: Libs, root: TrustedRootJSON): { problems: string[]; material?: BaseMaterial; error?: string } {
+function trustMaterialFor(
+  l: Libs,
+  root: TrustedRootJSON,
+): { problems: string[]; material?: BaseMaterial; error?: string } {
   let entry = materialCache.get(root);
   if (!entry) {
     const problems = trustedRootProblems(root);
@@ -168,6 +184,7 @@ export async function verifyBundle(
   trust: TrustOptions,
   opts: { source?: string; bytes?: Buffer } = {},
 ): Promise<VerifiedBundle> {
+  assertArtifact(artifact);
   const source = opts.source ?? 'bundle';
   const rb = new ReportBuilder(source, bundleDigest(bundle, opts.bytes));
   const out: VerifiedBundle = { report: rb.report };
@@ -181,12 +198,47 @@ export async function verifyBundle(
   } catch (err) {
     if (err instanceof ArtifactError) throw err.cause;
     const check = err instanceof Fail ? err.check : 'verification';
-    rb.fail(check, err instanceof Fail ? err.message : `verification error: ${errorMessage(err)}`, err instanceof Fail ? err.extra : {});
+    rb.fail(
+      check,
+      err instanceof Fail ? err.message : `verification error: ${errorMessage(err)}`,
+      err instanceof Fail ? err.extra : {},
+    );
     delete out.statement;
     delete out.signer;
     delete out.signedAt;
   }
   return out;
+}
+
+const HEX_LENGTH = { sha256: 64, sha512: 128 } as const;
+
+/** A malformed artifact argument is the caller's error (exit 2), not a verdict on the bundle. */
+function assertArtifact(a: ArtifactInput): void {
+  if (a?.kind === 'digest') {
+    const len = HEX_LENGTH[a.algorithm];
+    if (!len)
+      throw badInput(
+        'ARTIFACT_DIGEST_INVALID',
+        `unsupported artifact digest algorithm ${String(a.algorithm)}`,
+        'use sha256:<hex> or sha512:<hex>',
+      );
+    if (typeof a.hex !== 'string' || a.hex.length !== len || !/^[0-9a-fA-F]+$/.test(a.hex)) {
+      throw badInput(
+        'ARTIFACT_DIGEST_INVALID',
+        `artifact digest is not ${len} hex characters of ${a.algorithm}`,
+        `use ${a.algorithm}:<hex>`,
+      );
+    }
+  } else if (a?.kind === 'file') {
+    if (typeof a.path !== 'string' || a.path === '')
+      throw badInput('ARTIFACT_INVALID', 'artifact path is empty', 'pass the artifact file');
+  } else if (a?.kind !== 'bytes' || !Buffer.isBuffer(a.data)) {
+    throw badInput(
+      'ARTIFACT_INVALID',
+      'artifact must be a file, bytes or a digest',
+      'pass the artifact file or sha256:<hex>',
+    );
+  }
 }
 
 /** Wraps I/O failures on the artifact so that they propagate instead of becoming a report. */
@@ -208,12 +260,21 @@ function bundleDigest(bundle: unknown, bytes?: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
-async function verifyInto(raw: unknown, artifact: ArtifactInput, trust: TrustOptions, rb: ReportBuilder, out: VerifiedBundle): Promise<void> {
+async function verifyInto(
+  raw: unknown,
+  artifact: ArtifactInput,
+  trust: TrustOptions,
+  rb: ReportBuilder,
+  out: VerifiedBundle,
+): Promise<void> {
   if (raw instanceof VouchError) throw new Fail('bundle-format', raw.message);
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Fail('bundle-format', 'bundle is not a JSON object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Fail('bundle-format', 'bundle is not a JSON object');
   const mediaType = (raw as { mediaType?: unknown }).mediaType;
   if (typeof mediaType !== 'string' || !BUNDLE_MEDIA_TYPES.has(mediaType)) {
-    throw new Fail('bundle-format', `unsupported bundle mediaType ${JSON.stringify(mediaType ?? null)}`, { field: 'mediaType' });
+    throw new Fail('bundle-format', `unsupported bundle mediaType ${JSON.stringify(mediaType ?? null)}`, {
+      field: 'mediaType',
+    });
   }
   rb.report.mediaType = mediaType;
   const l = await loadLibs();
@@ -223,20 +284,25 @@ async function verifyInto(raw: unknown, artifact: ArtifactInput, trust: TrustOpt
     bundle = l.bundle.bundleFromJSON(raw);
   } catch (err) {
     const fields = (err as { fields?: string[] }).fields;
-    throw new Fail('bundle-format', `invalid bundle: ${errorMessage(err)}${fields?.length ? ` (${fields.join(', ')})` : ''}`);
+    throw new Fail(
+      'bundle-format',
+      `invalid bundle: ${errorMessage(err)}${fields?.length ? ` (${fields.join(', ')})` : ''}`,
+    );
   }
   const isDsse = bundle.content.$case === 'dsseEnvelope';
   rb.report.kind = isDsse ? 'dsse' : 'message-signature';
   rb.pass('bundle-format', `${mediaType}, ${rb.report.kind}`);
 
   const root = trustMaterialFor(l, trust.trustedRoot);
-  if (root.problems.length) throw new Fail('trusted-root', `trusted root is invalid: ${root.problems.slice(0, 3).join('; ')}`);
+  if (root.problems.length)
+    throw new Fail('trusted-root', `trusted root is invalid: ${root.problems.slice(0, 3).join('; ')}`);
   if (!root.material) throw new Fail('trusted-root', root.error ?? 'trusted root cannot be used');
 
   const keyed = bundle.verificationMaterial.content.$case === 'publicKey';
   const keys = trust.keys ?? [];
   if (keyed && keys.length === 0) throw new Fail('key', 'no trusted key for key-based bundle');
-  if (!keyed && (trust.identities ?? []).length === 0) throw new Fail('identity', 'no trusted identity stated for a keyless bundle');
+  if (!keyed && (trust.identities ?? []).length === 0)
+    throw new Fail('identity', 'no trusted identity stated for a keyless bundle');
 
   // Every log entry must come from a log the trusted root names, whatever the thresholds.
   const logIds = new Set<string>();
@@ -246,22 +312,33 @@ async function verifyInto(raw: unknown, artifact: ArtifactInput, trust: TrustOpt
   }
   for (const e of bundle.verificationMaterial.tlogEntries) {
     const id = e.logId?.keyId.toString('hex') ?? '';
-    if (!logIds.has(id)) throw new Fail('transparency-log', `log entry from unknown log ${e.logId?.keyId.toString('base64') ?? '(none)'}`);
+    if (!logIds.has(id))
+      throw new Fail(
+        'transparency-log',
+        `log entry from unknown log ${e.logId?.keyId.toString('base64') ?? '(none)'}`,
+      );
   }
 
   const vmc = bundle.verificationMaterial.content;
   if (vmc.$case === 'x509CertificateChain') {
-    // The chain must end below a trust anchor from the trusted root; a self-signed root inside
-    // the bundle is key material pretending to be an anchor.
-    for (const c of vmc.x509CertificateChain.certificates) {
-      let selfSigned = false;
+    // Only the leaf is used (the path is built from the trusted root's CAs), but a chain that is
+    // not leaf → issuer order is malformed and refused (sigstore-conformance
+    // bundle-with-root-cert_fail). A trailing root, as old npm bundles carry, is harmless.
+    const chain = vmc.x509CertificateChain.certificates.map((c, i) => {
       try {
-        const x = new NodeX509(c.rawBytes);
-        selfSigned = x.subject === x.issuer && x.checkIssued(x) && x.verify(x.publicKey);
+        return new NodeX509(c.rawBytes);
       } catch {
-        throw new Fail('certificate', 'bundle certificate chain holds an unparsable certificate');
+        throw new Fail('certificate', `bundle certificate chain: certificate ${i} cannot be parsed`);
       }
-      if (selfSigned) throw new Fail('certificate', 'bundle certificate chain contains a root certificate');
+    });
+    for (let i = 0; i + 1 < chain.length; i++) {
+      const [cert, issuer] = [chain[i]!, chain[i + 1]!];
+      if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) {
+        throw new Fail(
+          'certificate',
+          `bundle certificate chain is out of order: certificate ${i} is not issued by certificate ${i + 1}`,
+        );
+      }
     }
   }
 
@@ -304,12 +381,20 @@ async function verifyInto(raw: unknown, artifact: ArtifactInput, trust: TrustOpt
   }
 
   const tlogNeeded = keyed ? (trust.requireTlog ? 1 : 0) : hasTlogs(trust.trustedRoot) ? 1 : 0;
-  const distinctLogs = new Set(bundle.verificationMaterial.tlogEntries.map((e) => e.logId?.keyId.toString('hex'))).size;
+  const distinctLogs = new Set(
+    bundle.verificationMaterial.tlogEntries.map((e) => e.logId?.keyId.toString('hex')),
+  ).size;
   if (distinctLogs < tlogNeeded) {
-    throw new Fail('transparency-log', `expected entries from ${tlogNeeded} transparency log(s), got ${distinctLogs}`);
+    throw new Fail(
+      'transparency-log',
+      `expected entries from ${tlogNeeded} transparency log(s), got ${distinctLogs}`,
+    );
   }
   if (bundle.verificationMaterial.tlogEntries.length) {
-    rb.pass('transparency-log', `${bundle.verificationMaterial.tlogEntries.length} entr${bundle.verificationMaterial.tlogEntries.length === 1 ? 'y' : 'ies'} from ${distinctLogs} trusted log(s) verified`);
+    rb.pass(
+      'transparency-log',
+      `${bundle.verificationMaterial.tlogEntries.length} entr${bundle.verificationMaterial.tlogEntries.length === 1 ? 'y' : 'ies'} from ${distinctLogs} trusted log(s) verified`,
+    );
   }
   const times = verifiedTimes(entity, bundle.verificationMaterial.tlogEntries);
   if (times.length) {
@@ -327,11 +412,25 @@ async function verifyInto(raw: unknown, artifact: ArtifactInput, trust: TrustOpt
   // The signature, over the artifact (message) or the PAE (DSSE).
   const candidates = keyed ? keys : [{ id: undefined, key: signerKey }];
   const sig = await checkSignature(l, bundle, artifact, candidates);
-  if (!sig.matched) throw new Fail('signature', sig.reason ? `signature does not verify: ${sig.reason}` : keyed ? 'signature does not verify with any trusted key' : 'signature does not verify');
-  rb.pass('signature', keyed ? `verified with trusted key ${sig.matched.id ?? keyId(sig.matched.key)}` : 'verified with the certificate key');
+  if (!sig.matched)
+    throw new Fail(
+      'signature',
+      sig.reason
+        ? `signature does not verify: ${sig.reason}`
+        : keyed
+          ? 'signature does not verify with any trusted key'
+          : 'signature does not verify',
+    );
+  rb.pass(
+    'signature',
+    keyed
+      ? `verified with trusted key ${sig.matched.id ?? keyId(sig.matched.key)}`
+      : 'verified with the certificate key',
+  );
   const window = (sig.matched as TrustedKey).validFor;
   if (keyed && window) {
-    if (times.length === 0) throw new Fail('key', 'the trusted key has a validity window but the bundle has no verified timestamp');
+    if (times.length === 0)
+      throw new Fail('key', 'the trusted key has a validity window but the bundle has no verified timestamp');
     for (const t of times) {
       if ((window.start && t.time < window.start) || (window.end && t.time > window.end)) {
         throw new Fail('key', `signed at ${t.time.toISOString()}, outside the trusted key's validity`);
@@ -342,17 +441,22 @@ async function verifyInto(raw: unknown, artifact: ArtifactInput, trust: TrustOpt
   if (isDsse) {
     const env = (bundle.content as { dsseEnvelope: { payloadType: string; payload: Buffer } }).dsseEnvelope;
     if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-      throw new Fail('payload-type', `DSSE payload type ${JSON.stringify(env.payloadType)} is not ${IN_TOTO_PAYLOAD_TYPE}`, {
-        field: 'dsseEnvelope.payloadType',
-        expected: IN_TOTO_PAYLOAD_TYPE,
-        actual: env.payloadType,
-      });
+      throw new Fail(
+        'payload-type',
+        `DSSE payload type ${JSON.stringify(env.payloadType)} is not ${IN_TOTO_PAYLOAD_TYPE}`,
+        {
+          field: 'dsseEnvelope.payloadType',
+          expected: IN_TOTO_PAYLOAD_TYPE,
+          actual: env.payloadType,
+        },
+      );
     }
     const statement = parseStatement(env.payload);
     rb.report.predicateType = statement.predicateType;
     rb.pass('statement', `in-toto statement, predicate ${statement.predicateType}`);
     const match = await subjectMatches(statement, artifact);
-    if (!match.ok) throw new Fail('subject-digest', match.detail, { field: 'subject', expected: match.expected });
+    if (!match.ok)
+      throw new Fail('subject-digest', match.detail, { field: 'subject', expected: match.expected });
     rb.pass('subject-digest', match.detail);
     out.statement = statement;
   } else {
@@ -367,9 +471,15 @@ async function verifyInto(raw: unknown, artifact: ArtifactInput, trust: TrustOpt
     const identity = certificateIdentity(cert!);
     rb.report.signer = identity.subject;
     rb.report.issuer = identity.issuer;
-    out.signer = { kind: 'certificate', subject: identity.subject, issuer: identity.issuer, extensions: identity.extensions };
+    out.signer = {
+      kind: 'certificate',
+      subject: identity.subject,
+      issuer: identity.issuer,
+      extensions: identity.extensions,
+    };
     const m = matchIdentity(identity, trust.identities ?? []);
-    if (!m.ok) throw new Fail('identity', m.detail, { field: 'certificate.identity', actual: identity.subject });
+    if (!m.ok)
+      throw new Fail('identity', m.detail, { field: 'certificate.identity', actual: identity.subject });
     rb.pass('identity', m.detail);
   }
 }
@@ -391,12 +501,18 @@ function errorMessage(err: unknown): string {
   return m.split('\n')[0] || 'unknown error';
 }
 
-function verifiedTimes(entity: SignedEntity, entries: TransparencyLogEntry[]): { source: string; time: Date }[] {
+function verifiedTimes(
+  entity: SignedEntity,
+  entries: TransparencyLogEntry[],
+): { source: string; time: Date }[] {
   const out: { source: string; time: Date }[] = [];
   for (const t of entity.timestamps) {
     if (t.$case === 'timestamp-authority') out.push({ source: 'tsa', time: t.timestamp.signingTime });
     else if (t.tlogEntry.inclusionPromise) {
-      out.push({ source: `rekor:${t.tlogEntry.logId?.keyId.toString('base64')}`, time: new Date(Number(t.tlogEntry.integratedTime) * 1000) });
+      out.push({
+        source: `rekor:${t.tlogEntry.logId?.keyId.toString('base64')}`,
+        time: new Date(Number(t.tlogEntry.integratedTime) * 1000),
+      });
     }
   }
   void entries;
@@ -418,7 +534,12 @@ interface SignatureOutcome {
   digestDetail?: string;
 }
 
-async function checkSignature(l: Libs, bundle: Bundle, artifact: ArtifactInput, candidates: TrustedKey[]): Promise<SignatureOutcome> {
+async function checkSignature(
+  l: Libs,
+  bundle: Bundle,
+  artifact: ArtifactInput,
+  candidates: TrustedKey[],
+): Promise<SignatureOutcome> {
   if (bundle.content.$case === 'dsseEnvelope') {
     const env = bundle.content.dsseEnvelope;
     const pae = l.core.dsse.preAuthEncoding(env.payloadType, env.payload);
@@ -428,23 +549,34 @@ async function checkSignature(l: Libs, bundle: Bundle, artifact: ArtifactInput, 
   }
   const ms = bundle.content.messageSignature;
   const hash = HASH_BY_ENUM[ms.messageDigest!.algorithm as number];
-  if (!hash) throw new Fail('message-digest', `unsupported message digest algorithm ${String(ms.messageDigest!.algorithm)}`);
+  if (!hash)
+    throw new Fail(
+      'message-digest',
+      `unsupported message digest algorithm ${String(ms.messageDigest!.algorithm)}`,
+    );
   const bundleDigest = ms.messageDigest!.digest;
   const signature = ms.signature;
   const mismatch = (actual: Buffer) =>
-    new Fail('message-digest', `bundle message digest ${hash}:${bundleDigest.toString('hex')} != artifact ${hash}:${actual.toString('hex')}`, {
-      field: 'messageSignature.messageDigest',
-      expected: `${hash}:${actual.toString('hex')}`,
-      actual: `${hash}:${bundleDigest.toString('hex')}`,
-    });
+    new Fail(
+      'message-digest',
+      `bundle message digest ${hash}:${bundleDigest.toString('hex')} != artifact ${hash}:${actual.toString('hex')}`,
+      {
+        field: 'messageSignature.messageDigest',
+        expected: `${hash}:${actual.toString('hex')}`,
+        actual: `${hash}:${bundleDigest.toString('hex')}`,
+      },
+    );
   const detail = `message digest ${hash}:${bundleDigest.toString('hex')} matches the artifact`;
 
   if (artifact.kind === 'digest') {
     if (artifact.algorithm !== hash) {
-      throw new Fail('message-digest', `bundle signs a ${hash} digest but the artifact was given as ${artifact.algorithm}; pass the artifact file`);
+      throw new Fail(
+        'message-digest',
+        `bundle signs a ${hash} digest but the artifact was given as ${artifact.algorithm}; pass the artifact file`,
+      );
     }
     const actual = Buffer.from(artifact.hex, 'hex');
-    if (!/^[0-9a-f]+$/i.test(artifact.hex) || !actual.equals(bundleDigest)) throw mismatch(actual);
+    if (!actual.equals(bundleDigest)) throw mismatch(actual);
     let last: SignatureCheck = { ok: false };
     for (const c of candidates) {
       last = await verifyDigestSignature(c.key, hash, actual, signature);
@@ -475,9 +607,11 @@ async function checkSignature(l: Libs, bundle: Bundle, artifact: ArtifactInput, 
   for (const c of candidates.slice(1)) {
     const isPure = c.key.asymmetricKeyType === 'ed25519' || c.key.asymmetricKeyType === 'ed448';
     const r = isPure
-      ? await readFileChecked(artifact.path, [], { key: c.key, hash, signature }).then((x) => x.signature!).catch((err) => {
-          throw new ArtifactError(err);
-        })
+      ? await readFileChecked(artifact.path, [], { key: c.key, hash, signature })
+          .then((x) => x.signature!)
+          .catch((err) => {
+            throw new ArtifactError(err);
+          })
       : await verifyDigestSignature(c.key, hash, actual, signature);
     if (r.ok) return { matched: c, digestDetail: detail };
   }
@@ -501,32 +635,54 @@ function parseStatement(payload: Buffer): InTotoStatement {
     throw new Fail('statement', 'DSSE payload is not JSON');
   }
   const s = json as Partial<InTotoStatement> | null;
-  if (!s || typeof s !== 'object' || Array.isArray(s)) throw new Fail('statement', 'DSSE payload is not an in-toto statement object');
+  if (!s || typeof s !== 'object' || Array.isArray(s))
+    throw new Fail('statement', 'DSSE payload is not an in-toto statement object');
   if (typeof s._type !== 'string' || !STATEMENT_TYPES.has(s._type)) {
-    throw new Fail('statement', `unsupported statement _type ${JSON.stringify(s._type ?? null)}`, { field: '_type' });
+    throw new Fail('statement', `unsupported statement _type ${JSON.stringify(s._type ?? null)}`, {
+      field: '_type',
+    });
   }
-  if (typeof s.predicateType !== 'string' || s.predicateType === '') throw new Fail('statement', 'statement has no predicateType', { field: 'predicateType' });
-  if (!Array.isArray(s.subject) || s.subject.length === 0) throw new Fail('statement', 'statement has no subjects', { field: 'subject' });
-  if (s.subject.length > MAX_SUBJECTS) throw new Fail('statement', `statement has ${s.subject.length} subjects (limit ${MAX_SUBJECTS})`, { field: 'subject' });
+  if (typeof s.predicateType !== 'string' || s.predicateType === '')
+    throw new Fail('statement', 'statement has no predicateType', { field: 'predicateType' });
+  if (!Array.isArray(s.subject) || s.subject.length === 0)
+    throw new Fail('statement', 'statement has no subjects', { field: 'subject' });
+  if (s.subject.length > MAX_SUBJECTS)
+    throw new Fail('statement', `statement has ${s.subject.length} subjects (limit ${MAX_SUBJECTS})`, {
+      field: 'subject',
+    });
   for (const [i, sub] of s.subject.entries()) {
-    if (!sub || typeof sub !== 'object' || !sub.digest || typeof sub.digest !== 'object' || Array.isArray(sub.digest)) {
+    if (
+      !sub ||
+      typeof sub !== 'object' ||
+      !sub.digest ||
+      typeof sub.digest !== 'object' ||
+      Array.isArray(sub.digest)
+    ) {
       throw new Fail('statement', `statement subject[${i}] has no digest`, { field: `subject[${i}].digest` });
     }
   }
   return s as InTotoStatement;
 }
 
-async function subjectMatches(statement: InTotoStatement, artifact: ArtifactInput): Promise<{ ok: boolean; detail: string; expected?: string }> {
+async function subjectMatches(
+  statement: InTotoStatement,
+  artifact: ArtifactInput,
+): Promise<{ ok: boolean; detail: string; expected?: string }> {
   const present = new Set<string>();
   for (const sub of statement.subject) for (const alg of Object.keys(sub.digest)) present.add(alg);
   let wanted: { alg: 'sha256' | 'sha512'; hex: string }[];
   if (artifact.kind === 'digest') wanted = [{ alg: artifact.algorithm, hex: artifact.hex.toLowerCase() }];
   else {
     // sha256 when any subject carries it, sha512 otherwise: the artifact is hashed only as needed.
-    const algs: ('sha256' | 'sha512')[] = present.has('sha256') ? ['sha256'] : present.has('sha512') ? ['sha512'] : ['sha256'];
+    const algs: ('sha256' | 'sha512')[] = present.has('sha256')
+      ? ['sha256']
+      : present.has('sha512')
+        ? ['sha512']
+        : ['sha256'];
     if (present.has('sha256') && present.has('sha512')) algs.push('sha512');
     let digests: Partial<Record<HashName, Buffer>>;
-    if (artifact.kind === 'bytes') digests = Object.fromEntries(algs.map((a) => [a, createHash(a).update(artifact.data).digest()]));
+    if (artifact.kind === 'bytes')
+      digests = Object.fromEntries(algs.map((a) => [a, createHash(a).update(artifact.data).digest()]));
     else {
       try {
         digests = (await readFileChecked(artifact.path, algs)).digests;
@@ -540,10 +696,17 @@ async function subjectMatches(statement: InTotoStatement, artifact: ArtifactInpu
     for (const sub of statement.subject) {
       const v = sub.digest[w.alg];
       if (typeof v === 'string' && v.toLowerCase() === w.hex) {
-        return { ok: true, detail: `subject ${sub.name ?? ''} ${w.alg}:${w.hex} matches the artifact`.replace('  ', ' ') };
+        return {
+          ok: true,
+          detail: `subject ${sub.name ?? ''} ${w.alg}:${w.hex} matches the artifact`.replace('  ', ' '),
+        };
       }
     }
   }
   const first = wanted[0]!;
-  return { ok: false, detail: `subject digest ${first.alg}:${first.hex} not in statement subjects`, expected: `${first.alg}:${first.hex}` };
+  return {
+    ok: false,
+    detail: `subject digest ${first.alg}:${first.hex} not in statement subjects`,
+    expected: `${first.alg}:${first.hex}`,
+  };
 }

@@ -6,7 +6,14 @@
  * DigestInfo. Ed25519 signs the message itself and cannot be checked from a digest: that fails
  * closed.
  */
-import { constants, createHash, createVerify, publicDecrypt, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createVerify,
+  publicDecrypt,
+  verify as cryptoVerify,
+  type KeyObject,
+} from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
@@ -27,7 +34,12 @@ const DIGEST_INFO_PREFIX: Record<HashName, Buffer> = {
 const DIGEST_LENGTH: Record<HashName, number> = { sha256: 32, sha384: 48, sha512: 64 };
 
 /** Verifies `signature` (DER ECDSA, or RSA PKCS#1 v1.5) over `digest`, the `hash` of the message. */
-export async function verifyDigestSignature(key: KeyObject, hash: HashName, digest: Buffer, signature: Buffer): Promise<SignatureCheck> {
+export async function verifyDigestSignature(
+  key: KeyObject,
+  hash: HashName,
+  digest: Buffer,
+  signature: Buffer,
+): Promise<SignatureCheck> {
   if (digest.length !== DIGEST_LENGTH[hash]) return { ok: false, reason: `digest is not a ${hash} digest` };
   switch (key.asymmetricKeyType) {
     case 'ec':
@@ -49,14 +61,29 @@ export async function verifyDigestSignature(key: KeyObject, hash: HashName, dige
   }
 }
 
-async function verifyEcdsaPrehashed(key: KeyObject, digest: Buffer, signature: Buffer): Promise<SignatureCheck> {
+async function verifyEcdsaPrehashed(
+  key: KeyObject,
+  digest: Buffer,
+  signature: Buffer,
+): Promise<SignatureCheck> {
   const curveName = key.asymmetricKeyDetails?.namedCurve;
   const nist = await import('@noble/curves/nist.js');
-  const curve = curveName === 'prime256v1' ? nist.p256 : curveName === 'secp384r1' ? nist.p384 : curveName === 'secp521r1' ? nist.p521 : undefined;
+  const curve =
+    curveName === 'prime256v1'
+      ? nist.p256
+      : curveName === 'secp384r1'
+        ? nist.p384
+        : curveName === 'secp521r1'
+          ? nist.p521
+          : undefined;
   if (!curve) return { ok: false, reason: `unsupported ECDSA curve ${curveName ?? 'unknown'}` };
   const jwk = key.export({ format: 'jwk' });
   if (!jwk.x || !jwk.y) return { ok: false, reason: 'malformed EC public key' };
-  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x, 'base64url'),
+    Buffer.from(jwk.y, 'base64url'),
+  ]);
   try {
     // lowS: false — Sigstore signers (Go, OpenSSL) do not normalise S.
     return { ok: curve.verify(signature, digest, point, { prehash: false, lowS: false, format: 'der' }) };

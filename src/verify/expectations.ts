@@ -34,10 +34,14 @@ export interface ProvenanceFacts {
 }
 
 type Json = Record<string, unknown>;
-const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
+const obj = (v: unknown): Json | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
-export function provenanceFacts(statement: { predicateType?: unknown; predicate?: unknown }): ProvenanceFacts {
+export function provenanceFacts(statement: {
+  predicateType?: unknown;
+  predicate?: unknown;
+}): ProvenanceFacts {
   const predicateType = String(statement.predicateType ?? '');
   const pred = obj(statement.predicate) ?? {};
   const facts: ProvenanceFacts = { predicateType };
@@ -81,7 +85,10 @@ function setSource(facts: ProvenanceFacts, uri: string, digest: Json | undefined
     facts.sourceUri = uri.slice(0, at);
     facts.sourceRef = uri.slice(at + 1);
   } else facts.sourceUri = uri;
-  if (digest) facts.sourceDigest = Object.fromEntries(Object.entries(digest).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+  if (digest)
+    facts.sourceDigest = Object.fromEntries(
+      Object.entries(digest).filter(([, v]) => typeof v === 'string'),
+    ) as Record<string, string>;
 }
 
 /** `git+https://github.com/org/repo`, `https://github.com/org/repo/`, `github.com/org/repo` → `github.com/org/repo`. */
@@ -152,41 +159,89 @@ export function checkExpectations(facts: ProvenanceFacts, exp: Expectations): Ch
     out.push(
       got === want
         ? pass('source repository', 'source.uri', `built from ${want}`)
-        : fail('source repository', 'source.uri', `source ${got ?? '(none in provenance)'} != expected ${want}`, want, got),
+        : fail(
+            'source repository',
+            'source.uri',
+            `source ${got ?? '(none in provenance)'} != expected ${want}`,
+            want,
+            got,
+          ),
     );
   }
   if (src.branches !== undefined) {
     const branch = ref?.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
     if (branch === undefined) {
-      out.push(fail('source branch', 'source.branch', `ref ${ref ?? '(none)'} is not a branch (expected ${src.branches.join(' or ')})`, src.branches, ref));
+      out.push(
+        fail(
+          'source branch',
+          'source.branch',
+          `ref ${ref ?? '(none)'} is not a branch (expected ${src.branches.join(' or ')})`,
+          src.branches,
+          ref,
+        ),
+      );
     } else {
       out.push(
         src.branches.includes(branch)
           ? pass('source branch', 'source.branch', `built from branch ${branch}`)
-          : fail('source branch', 'source.branch', `branch ${branch} != expected ${src.branches.join(' or ')}`, src.branches, branch),
+          : fail(
+              'source branch',
+              'source.branch',
+              `branch ${branch} != expected ${src.branches.join(' or ')}`,
+              src.branches,
+              branch,
+            ),
       );
     }
   }
   const tag = ref?.startsWith('refs/tags/') ? ref.slice('refs/tags/'.length) : undefined;
   if (src.tags !== undefined) {
     if (tag === undefined) {
-      out.push(fail('source tag', 'source.tag', `ref ${ref ?? '(none)'} is not a tag (expected ${src.tags.join(' or ')})`, src.tags, ref));
+      out.push(
+        fail(
+          'source tag',
+          'source.tag',
+          `ref ${ref ?? '(none)'} is not a tag (expected ${src.tags.join(' or ')})`,
+          src.tags,
+          ref,
+        ),
+      );
     } else {
       out.push(
         src.tags.includes(tag)
           ? pass('source tag', 'source.tag', `built from tag ${tag}`)
-          : fail('source tag', 'source.tag', `tag ${tag} != expected ${src.tags.join(' or ')}`, src.tags, tag),
+          : fail(
+              'source tag',
+              'source.tag',
+              `tag ${tag} != expected ${src.tags.join(' or ')}`,
+              src.tags,
+              tag,
+            ),
       );
     }
   }
   if (src.versionedTag !== undefined) {
     if (tag === undefined) {
-      out.push(fail('source versioned tag', 'source.versionedTag', `ref ${ref ?? '(none)'} is not a tag (expected version ${src.versionedTag})`, src.versionedTag, ref));
+      out.push(
+        fail(
+          'source versioned tag',
+          'source.versionedTag',
+          `ref ${ref ?? '(none)'} is not a tag (expected version ${src.versionedTag})`,
+          src.versionedTag,
+          ref,
+        ),
+      );
     } else {
       out.push(
         versionedTagMatches(src.versionedTag, tag)
           ? pass('source versioned tag', 'source.versionedTag', `tag ${tag} is version ${src.versionedTag}`)
-          : fail('source versioned tag', 'source.versionedTag', `tag ${tag} does not match version ${src.versionedTag}`, src.versionedTag, tag),
+          : fail(
+              'source versioned tag',
+              'source.versionedTag',
+              `tag ${tag} does not match version ${src.versionedTag}`,
+              src.versionedTag,
+              tag,
+            ),
       );
     }
   }
@@ -195,7 +250,13 @@ export function checkExpectations(facts: ProvenanceFacts, exp: Expectations): Ch
     out.push(
       got !== undefined && builderIdMatches(exp.builderId, got)
         ? pass('builder id', 'builder.id', `built by ${got}`)
-        : fail('builder id', 'builder.id', `builder ${got ?? '(none in provenance)'} != expected ${exp.builderId}`, exp.builderId, got),
+        : fail(
+            'builder id',
+            'builder.id',
+            `builder ${got ?? '(none in provenance)'} != expected ${exp.builderId}`,
+            exp.builderId,
+            got,
+          ),
     );
   }
   return out;

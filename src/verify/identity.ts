@@ -3,7 +3,7 @@
  * here rather than through @sigstore/verify's policy, which treats SAN strings as unanchored
  * regular expressions ("acme" would accept "evil-acme-fork").
  */
-import { ASN1Obj, type X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
 import { badInput } from '../errors.js';
 import type { IdentityMatcher } from '../policy/types.js';
 
@@ -35,15 +35,11 @@ export function certificateIdentity(cert: X509Certificate): CertificateIdentity 
     const arc = Number(oid.slice(FULCIO_ARC.length));
     if (!Number.isInteger(arc) || arc === 7) continue;
     const raw = ext.subs[ext.subs.length - 1]!.value;
-    if (LEGACY_RAW.has(arc)) extensions[oid] = raw.toString('utf8');
+    if (LEGACY_RAW.has(arc)) extensions[oid] = Buffer.from(raw).toString('utf8');
     else {
-      try {
-        const inner = ASN1Obj.parseBuffer(Buffer.from(raw));
-        // Only a UTF8String (tag 0x0c) is a valid encoding; anything else is not an identity claim.
-        if (inner.tag.number === 0x0c) extensions[oid] = inner.value.toString('utf8');
-      } catch {
-        // Malformed DER: leave the extension out rather than guess a value.
-      }
+      const text = derUtf8String(Buffer.from(raw));
+      // Only a well-formed UTF8String is an identity claim; anything else is left out, not guessed.
+      if (text !== undefined) extensions[oid] = text;
     }
   }
   let subject = '';
@@ -55,12 +51,33 @@ export function certificateIdentity(cert: X509Certificate): CertificateIdentity 
   return { subject, issuer: extensions[OID_ISSUER_V2] ?? extensions[OID_ISSUER_V1], extensions };
 }
 
+/** Decodes a DER UTF8String (tag 0x0c) that spans the whole buffer; undefined otherwise. */
+export function derUtf8String(der: Buffer): string | undefined {
+  if (der.length < 2 || der[0] !== 0x0c) return undefined;
+  let len = der[1]!;
+  let off = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 3 || der.length < 2 + n) return undefined;
+    len = 0;
+    for (let i = 0; i < n; i++) len = (len << 8) | der[2 + i]!;
+    off = 2 + n;
+  }
+  if (off + len !== der.length) return undefined;
+  return der.subarray(off).toString('utf8');
+}
+
 /** Compiles a user regexp anchored at both ends: `^(?:…)$`. Throws exit-2 when invalid. */
 export function anchoredRegExp(source: string, what = 'regular expression'): RegExp {
   try {
     return new RegExp(`^(?:${source})$`, 'u');
   } catch (err) {
-    throw badInput('REGEXP_INVALID', `invalid ${what} ${JSON.stringify(source)}: ${(err as Error).message}`, 'use a JavaScript regular expression', err);
+    throw badInput(
+      'REGEXP_INVALID',
+      `invalid ${what} ${JSON.stringify(source)}: ${(err as Error).message}`,
+      'use a JavaScript regular expression',
+      err,
+    );
   }
 }
 
@@ -76,15 +93,26 @@ export interface IdentityMatch {
  * a matcher without a subject (exact or regexp) matches nothing, so an empty matcher never
  * means "anyone".
  */
-export function matchIdentity(identity: CertificateIdentity, matchers: readonly IdentityMatcher[]): IdentityMatch {
+export function matchIdentity(
+  identity: CertificateIdentity,
+  matchers: readonly IdentityMatcher[],
+): IdentityMatch {
   if (matchers.length === 0) return { ok: false, detail: 'no trusted identity stated for a keyless bundle' };
   const reasons: string[] = [];
   for (const m of matchers) {
     const why = mismatch(identity, m);
-    if (!why) return { ok: true, detail: `certificate identity ${identity.subject} (issuer ${identity.issuer ?? 'none'})`, matched: m };
+    if (!why)
+      return {
+        ok: true,
+        detail: `certificate identity ${identity.subject} (issuer ${identity.issuer ?? 'none'})`,
+        matched: m,
+      };
     reasons.push(why);
   }
-  return { ok: false, detail: reasons.length === 1 ? reasons[0]! : `no trusted identity matches: ${reasons.join('; ')}` };
+  return {
+    ok: false,
+    detail: reasons.length === 1 ? reasons[0]! : `no trusted identity matches: ${reasons.join('; ')}`,
+  };
 }
 
 function mismatch(id: CertificateIdentity, m: IdentityMatcher): string | undefined {
@@ -98,7 +126,10 @@ function mismatch(id: CertificateIdentity, m: IdentityMatcher): string | undefin
   if (m.issuer !== undefined && id.issuer !== m.issuer) {
     return `certificate issuer ${JSON.stringify(id.issuer ?? null)} != expected ${JSON.stringify(m.issuer)}`;
   }
-  if (m.issuerRegexp !== undefined && (id.issuer === undefined || !anchoredRegExp(m.issuerRegexp, 'issuer regexp').test(id.issuer))) {
+  if (
+    m.issuerRegexp !== undefined &&
+    (id.issuer === undefined || !anchoredRegExp(m.issuerRegexp, 'issuer regexp').test(id.issuer))
+  ) {
     return `certificate issuer ${JSON.stringify(id.issuer ?? null)} does not match ^(?:${m.issuerRegexp})$`;
   }
   return undefined;
@@ -127,7 +158,11 @@ export function assertTrustStated(trust: StatedTrust): void {
   }
   for (const m of identities) {
     if (m.subject === undefined && m.subjectRegexp === undefined) {
-      throw badInput('IDENTITY_INCOMPLETE', 'an identity needs a subject', 'pass --certificate-identity or --certificate-identity-regexp');
+      throw badInput(
+        'IDENTITY_INCOMPLETE',
+        'an identity needs a subject',
+        'pass --certificate-identity or --certificate-identity-regexp',
+      );
     }
     if (m.issuer === undefined && m.issuerRegexp === undefined) {
       throw badInput(
@@ -137,10 +172,18 @@ export function assertTrustStated(trust: StatedTrust): void {
       );
     }
     if (m.subject !== undefined && m.subjectRegexp !== undefined) {
-      throw badInput('IDENTITY_AMBIGUOUS', 'give an identity either exactly or as a regexp, not both', 'drop one of the two flags');
+      throw badInput(
+        'IDENTITY_AMBIGUOUS',
+        'give an identity either exactly or as a regexp, not both',
+        'drop one of the two flags',
+      );
     }
     if (m.issuer !== undefined && m.issuerRegexp !== undefined) {
-      throw badInput('IDENTITY_AMBIGUOUS', 'give an issuer either exactly or as a regexp, not both', 'drop one of the two flags');
+      throw badInput(
+        'IDENTITY_AMBIGUOUS',
+        'give an issuer either exactly or as a regexp, not both',
+        'drop one of the two flags',
+      );
     }
     if (m.subjectRegexp !== undefined) anchoredRegExp(m.subjectRegexp, 'identity regexp');
     if (m.issuerRegexp !== undefined) anchoredRegExp(m.issuerRegexp, 'issuer regexp');

@@ -7,7 +7,8 @@ import { discoverBundles } from '../bundles/index.js';
 import type { Descriptor, ImageIndex, Store } from '../oci/index.js';
 import { MediaType } from '../oci/index.js';
 import type { LoadedPolicy, SlsaLevel } from '../policy/index.js';
-import { verifyBundle, type TrustOptions } from './bundle.js';
+import type { TrustOptions } from './bundle.js';
+import { verifyBundles } from './pool.js';
 import type { Expectations } from './expectations.js';
 import { unreadable } from './artifact.js';
 import { planVerification, type VerificationPlan } from './plan.js';
@@ -28,7 +29,8 @@ export async function verifyImage(
   opts: VerifyImageOptions = {},
 ): Promise<VerdictWithInputs> {
   const expectations: Expectations = { ...(opts.expectations ?? {}) };
-  if (opts.minSlsaLevel !== undefined) expectations.minSlsaLevel = Math.max(opts.minSlsaLevel, expectations.minSlsaLevel ?? 0) as SlsaLevel;
+  if (opts.minSlsaLevel !== undefined)
+    expectations.minSlsaLevel = Math.max(opts.minSlsaLevel, expectations.minSlsaLevel ?? 0) as SlsaLevel;
   const plan = await planVerification({ trust, policy, expectations });
   return verifyImageWithPlan(store, subject, plan);
 }
@@ -46,33 +48,65 @@ function platformChildren(index: ImageIndex): Descriptor[] {
   );
 }
 
-export async function verifyImageWithPlan(store: Store, subject: Descriptor, plan: VerificationPlan): Promise<VerdictWithInputs> {
+export async function verifyImageWithPlan(
+  store: Store,
+  subject: Descriptor,
+  plan: VerificationPlan,
+): Promise<VerdictWithInputs> {
   const name = `${store.name}@${subject.digest}`;
   const [alg, hex] = subject.digest.split(':') as ['sha256' | 'sha512', string];
   const discovered = await discoverBundles(store, subject);
-  const found: FoundBundle[] = await Promise.all(
-    discovered.map(async (d): Promise<FoundBundle> => {
-      const source = d.referrer.digest;
-      if (d.error !== undefined || d.bundle === undefined) return { unreadable: unreadable(source, d.error ?? 'no bundle', d.bytes) };
-      const verified = await verifyBundle(d.bundle, { kind: 'digest', algorithm: alg, hex }, plan.trust, { source, bytes: d.bytes });
-      return { verified };
-    }),
+  const readable = discovered.filter((d) => d.error === undefined && d.bundle !== undefined);
+  const verified = await verifyBundles(
+    readable.map((d) => ({
+      bundle: d.bundle,
+      artifact: { kind: 'digest', algorithm: alg, hex },
+      source: d.referrer.digest,
+      bytes: d.bytes,
+    })),
+    plan.trust,
   );
+  const found: FoundBundle[] = discovered.map((d): FoundBundle => {
+    const i = readable.indexOf(d);
+    return i >= 0
+      ? { verified: verified[i]! }
+      : { unreadable: unreadable(d.referrer.digest, d.error ?? 'no bundle', d.bytes) };
+  });
   const verdict = buildVerdict(name, subject.digest, found, plan);
 
   if (plan.policy.require?.allPlatforms && isIndex(subject)) {
     const index = (await store.fetchManifest(subject)).manifest as ImageIndex;
     const children = platformChildren(index);
     if (children.length === 0) {
-      verdict.checks.push({ name: 'all platforms', ok: false, field: 'require.allPlatforms', detail: 'the index lists no platform images' });
+      verdict.checks.push({
+        name: 'all platforms',
+        ok: false,
+        field: 'require.allPlatforms',
+        detail: 'the index lists no platform images',
+      });
     }
     for (const child of children) {
-      const v = await verifyImageWithPlan(store, child, { ...plan, policy: { ...plan.policy, require: { ...plan.policy.require, allPlatforms: false } } });
-      const p = child.platform ? `${child.platform.os}/${child.platform.architecture}${child.platform.variant ? `/${child.platform.variant}` : ''}` : child.digest;
+      const v = await verifyImageWithPlan(store, child, {
+        ...plan,
+        policy: { ...plan.policy, require: { ...plan.policy.require, allPlatforms: false } },
+      });
+      const p = child.platform
+        ? `${child.platform.os}/${child.platform.architecture}${child.platform.variant ? `/${child.platform.variant}` : ''}`
+        : child.digest;
       verdict.checks.push(
         v.ok
-          ? { name: `platform ${p}`, ok: true, field: 'require.allPlatforms', detail: `${child.digest} verified (level ${v.slsaLevel})` }
-          : { name: `platform ${p}`, ok: false, field: 'require.allPlatforms', detail: `${child.digest}: ${v.reason}` },
+          ? {
+              name: `platform ${p}`,
+              ok: true,
+              field: 'require.allPlatforms',
+              detail: `${child.digest} verified (level ${v.slsaLevel})`,
+            }
+          : {
+              name: `platform ${p}`,
+              ok: false,
+              field: 'require.allPlatforms',
+              detail: `${child.digest}: ${v.reason}`,
+            },
       );
       verdict.bundles.push(...v.bundles);
       verdict.inputAttestations.push(...v.inputAttestations);

@@ -30,11 +30,48 @@ export {
   type Expectations,
   type ProvenanceFacts,
 } from './expectations.js';
-export { evaluateLevel, evaluateProvenance, builderMatches, levelCheck, signerId, type LevelEvaluation, type ProvenanceEvidence } from './slsa.js';
+export {
+  evaluateLevel,
+  evaluateProvenance,
+  builderMatches,
+  levelCheck,
+  signerId,
+  type LevelEvaluation,
+  type ProvenanceEvidence,
+} from './slsa.js';
 export { checkVulns, countVulns, findingSeverity, VULNS_V02, type VulnCounts } from './vulns.js';
-export { evaluateVsa, verifyDsseEnvelopeWithKey, digestInUri, pae, VSA_V1, type VsaExpectation, type VsaEvaluation } from './vsa-evidence.js';
-export { planVerification, identityMatches, type VerificationPlan, type PlanInputs, type SignerRoles } from './plan.js';
-export { buildVerdict, MESSAGE_SIGNATURE, type VerdictWithInputs, type InputAttestation, type FoundBundle } from './verdict.js';
-export { verifyBlobs, verifyFile, verifyDigest, digestArtifact, sha256File, MAX_BUNDLE_FILE_BYTES, type BlobItem } from './artifact.js';
+export {
+  evaluateVsa,
+  verifyDsseEnvelopeWithKey,
+  digestInUri,
+  pae,
+  VSA_V1,
+  type VsaExpectation,
+  type VsaEvaluation,
+} from './vsa-evidence.js';
+export { verifyBundles, type BundleItem } from './pool.js';
+export {
+  planVerification,
+  identityMatches,
+  type VerificationPlan,
+  type PlanInputs,
+  type SignerRoles,
+} from './plan.js';
+export {
+  buildVerdict,
+  MESSAGE_SIGNATURE,
+  type VerdictWithInputs,
+  type InputAttestation,
+  type FoundBundle,
+} from './verdict.js';
+export {
+  verifyBlobs,
+  verifyFile,
+  verifyDigest,
+  digestArtifact,
+  sha256File,
+  MAX_BUNDLE_FILE_BYTES,
+  type BlobItem,
+} from './artifact.js';
 export { verifyImage, verifyImageWithPlan, type VerifyImageOptions } from './image.js';
 export { decisionRecord, appendDecision, type DecisionRecord } from '../policy/index.js';

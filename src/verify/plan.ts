@@ -6,7 +6,15 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { badInput } from '../errors.js';
-import { anchored, resolvePolicyKey, type IdentityMatcher, type LoadedPolicy, type Policy, type SlsaLevel, type TrustedSigner } from '../policy/index.js';
+import {
+  anchored,
+  resolvePolicyKey,
+  type IdentityMatcher,
+  type LoadedPolicy,
+  type Policy,
+  type SlsaLevel,
+  type TrustedSigner,
+} from '../policy/index.js';
 import type { BundleSigner, TrustOptions } from './bundle.js';
 import type { Expectations } from './expectations.js';
 import { signerId } from './slsa.js';
@@ -64,14 +72,19 @@ export async function planVerification(inputs: PlanInputs): Promise<Verification
   const addKey = (key: KeyObject, role: { signer?: string; verifier?: string; label: string }) => {
     const fp = fingerprint(key);
     let e = keyRoles.get(fp);
-    if (!e) keyRoles.set(fp, (e = { id: `${role.label} (${fp.slice(0, 23)}…)`, key, roles: { signers: [], verifiers: [] } }));
+    if (!e)
+      keyRoles.set(
+        fp,
+        (e = { id: `${role.label} (${fp.slice(0, 23)}…)`, key, roles: { signers: [], verifiers: [] } }),
+      );
     if (role.signer && !e.roles.signers.includes(role.signer)) e.roles.signers.push(role.signer);
     if (role.verifier && !e.roles.verifiers.includes(role.verifier)) e.roles.verifiers.push(role.verifier);
   };
   const baseDir = inputs.policy?.baseDir ?? process.cwd();
   const keyLabel = (s: TrustedSigner, i: number) => s.key?.path ?? `policy signer ${signerId(s, i)}`;
   for (const [i, s] of policy.signers.entries()) {
-    if (s.key) addKey(await resolvePolicyKey(s.key, baseDir), { signer: signerId(s, i), label: keyLabel(s, i) });
+    if (s.key)
+      addKey(await resolvePolicyKey(s.key, baseDir), { signer: signerId(s, i), label: keyLabel(s, i) });
   }
   for (const [i, k] of (inputs.trust.keys ?? []).entries()) {
     const name = `flag-key-${i + 1}`;
@@ -79,10 +92,16 @@ export async function planVerification(inputs: PlanInputs): Promise<Verification
     addKey(k.key, { signer: name, label: k.id ?? name });
   }
   const identityRoles: { matcher: IdentityMatcher; roles: SignerRoles }[] = [];
-  for (const [i, s] of policy.signers.entries()) if (s.identity) identityRoles.push({ matcher: s.identity, roles: { signers: [signerId(s, i)], verifiers: [] } });
+  for (const [i, s] of policy.signers.entries())
+    if (s.identity)
+      identityRoles.push({ matcher: s.identity, roles: { signers: [signerId(s, i)], verifiers: [] } });
   for (const tv of policy.trustedVerifiers ?? []) {
     for (const s of tv.signers) {
-      if (s.key) addKey(await resolvePolicyKey(s.key, baseDir), { verifier: tv.id, label: s.key.path ?? `verifier ${tv.id} key` });
+      if (s.key)
+        addKey(await resolvePolicyKey(s.key, baseDir), {
+          verifier: tv.id,
+          label: s.key.path ?? `verifier ${tv.id} key`,
+        });
       if (s.identity) identityRoles.push({ matcher: s.identity, roles: { signers: [], verifiers: [tv.id] } });
     }
   }
@@ -113,12 +132,20 @@ export async function planVerification(inputs: PlanInputs): Promise<Verification
     if (signer.kind === 'key') {
       for (const e of keyRoles.values()) if (e.id === signer.keyId) merge(e.roles);
     } else {
-      for (const r of identityRoles) if (identityMatches(r.matcher, signer.subject, signer.issuer)) merge(r.roles);
+      for (const r of identityRoles)
+        if (identityMatches(r.matcher, signer.subject, signer.issuer)) merge(r.roles);
     }
     return out;
   };
 
-  return { policy, loaded: inputs.policy, expectations: exp, trust, roles, label: inputs.policy ? inputs.policy.uri : 'flags' };
+  return {
+    policy,
+    loaded: inputs.policy,
+    expectations: exp,
+    trust,
+    roles,
+    label: inputs.policy ? inputs.policy.uri : 'flags',
+  };
 }
 
 function mergeExpectations(policy: Policy | undefined, flags: Expectations): Expectations {
@@ -134,12 +161,19 @@ function mergeExpectations(policy: Policy | undefined, flags: Expectations): Exp
 }
 
 export function identityMatches(m: IdentityMatcher, subject: string, issuer: string | undefined): boolean {
-  if (m.subject !== undefined ? subject !== m.subject : m.subjectRegexp === undefined || !anchored(m.subjectRegexp).test(subject)) return false;
+  if (
+    m.subject !== undefined
+      ? subject !== m.subject
+      : m.subjectRegexp === undefined || !anchored(m.subjectRegexp).test(subject)
+  )
+    return false;
   if (m.issuer !== undefined) return issuer === m.issuer;
   if (m.issuerRegexp !== undefined) return issuer !== undefined && anchored(m.issuerRegexp).test(issuer);
   return false;
 }
 
 function fingerprint(key: KeyObject): string {
-  return `sha256:${createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(key.export({ format: 'der', type: 'spki' }))
+    .digest('hex')}`;
 }

@@ -37,16 +37,32 @@ const PIPELINE = 2;
  * Verifies many bundles with one trust; results come back in input order. Like verifyBundle, a
  * bad bundle yields a failed report and only I/O or programming errors throw.
  */
-export async function verifyBundles(items: BundleItem[], trust: TrustOptions, opts: { concurrency?: number } = {}): Promise<VerifiedBundle[]> {
+export async function verifyBundles(
+  items: BundleItem[],
+  trust: TrustOptions,
+  opts: {
+    concurrency?: number;
+    /** Filled in with how the work was spread (for tests and benchmarks). */ stats?: {
+      workers: number;
+      inWorkers: number;
+    };
+  } = {},
+): Promise<VerifiedBundle[]> {
   const results: VerifiedBundle[] = new Array(items.length);
   const parallel: number[] = [];
   const local: number[] = [];
   items.forEach((it, i) => (isKeyless(it.bundle) ? parallel : local).push(i));
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? os.availableParallelism()));
   const script = workerScript();
-  const workers = script && parallel.length >= MIN_PARALLEL && concurrency > 1 ? Math.min(concurrency, Math.ceil(parallel.length / MIN_PARALLEL)) : 0;
+  const workers =
+    script && parallel.length >= MIN_PARALLEL && concurrency > 1
+      ? Math.min(concurrency, Math.ceil(parallel.length / MIN_PARALLEL))
+      : 0;
   if (workers === 0) local.push(...parallel.splice(0));
-  const inWorkers = parallel.length ? runInWorkers(script!, workers, items, parallel, trust, results) : Promise.resolve();
+  if (opts.stats) Object.assign(opts.stats, { workers, inWorkers: parallel.length });
+  const inWorkers = parallel.length
+    ? runInWorkers(script!, workers, items, parallel, trust, results)
+    : Promise.resolve();
   // Keyed bundles meanwhile run here (their cost is negligible next to the keyless ones).
   const inProcess = (async () => {
     for (const i of local.sort((a, b) => a - b)) {
@@ -61,7 +77,9 @@ export async function verifyBundles(items: BundleItem[], trust: TrustOptions, op
 
 function isKeyless(bundle: unknown): boolean {
   const vm = (bundle as { verificationMaterial?: Record<string, unknown> } | null)?.verificationMaterial;
-  return !!vm && typeof vm === 'object' && (vm.certificate !== undefined || vm.x509CertificateChain !== undefined);
+  return (
+    !!vm && typeof vm === 'object' && (vm.certificate !== undefined || vm.x509CertificateChain !== undefined)
+  );
 }
 
 /** The compiled worker next to this module; from TypeScript sources (tests), the built copy in dist/. */
@@ -90,7 +108,13 @@ async function runInWorkers(
           const i = indices[next++]!;
           const it = items[i]!;
           inFlight++;
-          worker.postMessage({ id: i, bundle: it.bundle, artifact: it.artifact, source: it.source, bytes: it.bytes } satisfies WorkRequest);
+          worker.postMessage({
+            id: i,
+            bundle: it.bundle,
+            artifact: it.artifact,
+            source: it.source,
+            bytes: it.bytes,
+          } satisfies WorkRequest);
         }
         if (inFlight === 0) resolve();
       };
@@ -114,7 +138,8 @@ async function runInWorkers(
     await Promise.all(pool.map((w) => w.terminate()));
   }
   if (failure !== undefined) throw failure;
-  if (indices.some((i) => results[i] === undefined)) throw new Error('a verification worker stopped before finishing its bundles');
+  if (indices.some((i) => results[i] === undefined))
+    throw new Error('a verification worker stopped before finishing its bundles');
 }
 
 /** Rebuilds a worker's error so that toVouchError maps it the same way as an in-process one. */
@@ -125,4 +150,3 @@ function revive(e: WorkResponse['error']): Error {
   if (e.path) err.path = e.path;
   return err;
 }
-

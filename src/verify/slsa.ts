@@ -7,8 +7,20 @@
  *   L3 as L2, and the policy gives that builder maxLevel 3.
  * Expectations (source, builder id) must hold for a provenance to count above L1.
  */
-import { anchored, type Policy, type SlsaLevel, type TrustedBuilder, type TrustedSigner } from '../policy/index.js';
-import { builderIdMatches, checkExpectations, provenanceFacts, type Expectations, type ProvenanceFacts } from './expectations.js';
+import {
+  anchored,
+  type Policy,
+  type SlsaLevel,
+  type TrustedBuilder,
+  type TrustedSigner,
+} from '../policy/index.js';
+import {
+  builderIdMatches,
+  checkExpectations,
+  provenanceFacts,
+  type Expectations,
+  type ProvenanceFacts,
+} from './expectations.js';
 import type { Check } from './types.js';
 
 /** A verified provenance bundle and which policy signers signed it. */
@@ -42,7 +54,11 @@ export function builderMatches(b: TrustedBuilder, id: string): boolean {
   return false;
 }
 
-export function evaluateProvenance(ev: ProvenanceEvidence, policy: Policy, exp: Expectations): LevelEvaluation {
+export function evaluateProvenance(
+  ev: ProvenanceEvidence,
+  policy: Policy,
+  exp: Expectations,
+): LevelEvaluation {
   const facts = provenanceFacts(ev.statement);
   const checks = checkExpectations(facts, exp);
   const base = { checks, source: ev.source, facts };
@@ -53,10 +69,16 @@ export function evaluateProvenance(ev: ProvenanceEvidence, policy: Policy, exp: 
   };
   if (!facts.builderId) return cap({ level: 1, reason: 'provenance names no builder id' });
   const builders = (policy.builders ?? []).filter((b) => builderMatches(b, facts.builderId!));
-  if (builders.length === 0) return cap({ level: 1, reason: `builder ${facts.builderId} is not trusted by the policy` });
-  const trusted = builders.filter((b) => (b.signers ? b.signers.some((n) => ev.signerIds.includes(n)) : ev.signerIds.length > 0));
+  if (builders.length === 0)
+    return cap({ level: 1, reason: `builder ${facts.builderId} is not trusted by the policy` });
+  const trusted = builders.filter((b) =>
+    b.signers ? b.signers.some((n) => ev.signerIds.includes(n)) : ev.signerIds.length > 0,
+  );
   if (trusted.length === 0) {
-    return cap({ level: 1, reason: `signer ${ev.signer ?? '(unknown)'} is not trusted for builder ${facts.builderId}` });
+    return cap({
+      level: 1,
+      reason: `signer ${ev.signer ?? '(unknown)'} is not trusted for builder ${facts.builderId}`,
+    });
   }
   const max = Math.max(...trusted.map((b) => b.maxLevel)) as SlsaLevel;
   const level = Math.max(1, max) as SlsaLevel;
@@ -68,8 +90,13 @@ export function evaluateProvenance(ev: ProvenanceEvidence, policy: Policy, exp: 
  * The best level over all verified provenance: a provenance whose expectations hold wins over
  * a higher one whose expectations fail (whose failures are then reported).
  */
-export function evaluateLevel(evidence: ProvenanceEvidence[], policy: Policy, exp: Expectations): LevelEvaluation {
-  if (evidence.length === 0) return { level: 0, reason: 'no verified provenance names this artifact', checks: [] };
+export function evaluateLevel(
+  evidence: ProvenanceEvidence[],
+  policy: Policy,
+  exp: Expectations,
+): LevelEvaluation {
+  if (evidence.length === 0)
+    return { level: 0, reason: 'no verified provenance names this artifact', checks: [] };
   const all = evidence.map((ev) => evaluateProvenance(ev, policy, exp));
   const meets = all.filter((e) => e.checks.every((c) => c.ok));
   const pool = meets.length > 0 ? meets : all;

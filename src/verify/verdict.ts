@@ -43,7 +43,12 @@ export function buildVerdict(
   for (const f of found) {
     if ('unreadable' in f) {
       bundles.push(f.unreadable);
-      checks.push({ name: 'attestation readable', ok: false, field: 'bundle', detail: `${f.unreadable.source}: ${f.unreadable.error ?? 'unreadable'}` });
+      checks.push({
+        name: 'attestation readable',
+        ok: false,
+        field: 'bundle',
+        detail: `${f.unreadable.source}: ${f.unreadable.error ?? 'unreadable'}`,
+      });
       continue;
     }
     const vb = f.verified;
@@ -71,7 +76,12 @@ export function buildVerdict(
     }
     trusted.push(vb);
     if (vb.statement && PROVENANCE_TYPES.includes(type)) {
-      provenance.push({ source: report.source, statement: vb.statement, signerIds: roles.signers, signer: report.signer });
+      provenance.push({
+        source: report.source,
+        statement: vb.statement,
+        signerIds: roles.signers,
+        signer: report.signer,
+      });
     }
     if (vb.statement && type === VULNS_V02) vulns.push(vb.statement.predicate);
   }
@@ -87,17 +97,30 @@ export function buildVerdict(
       checks.push(
         n > 0
           ? { name: 'required attestation', ok: true, field: 'predicateType', detail: `${n} verified ${t}` }
-          : { name: 'required attestation', ok: false, field: 'predicateType', detail: `no verified attestation of type ${t}${firstFailure(bundles)}`, expected: t },
+          : {
+              name: 'required attestation',
+              ok: false,
+              field: 'predicateType',
+              detail: `no verified attestation of type ${t}${firstFailure(bundles)}`,
+              expected: t,
+            },
       );
     }
   } else {
     checks.push(
       trusted.length > 0
-        ? { name: 'trusted signature', ok: true, detail: `${trusted.length} bundle(s) verified with a trusted signer` }
+        ? {
+            name: 'trusted signature',
+            ok: true,
+            detail: `${trusted.length} bundle(s) verified with a trusted signer`,
+          }
         : {
             name: 'trusted signature',
             ok: false,
-            detail: bundles.length === 0 ? 'no signatures or attestations found' : `no bundle verified with a trusted signer${firstFailure(bundles)}`,
+            detail:
+              bundles.length === 0
+                ? 'no signatures or attestations found'
+                : `no bundle verified with a trusted signer${firstFailure(bundles)}`,
           },
     );
   }
@@ -113,7 +136,12 @@ export function buildVerdict(
   const stated = !!exp.builderId || !!(exp.source && Object.keys(exp.source).length > 0);
   if (stated) {
     if (provenance.length === 0) {
-      checks.push({ name: 'provenance', ok: false, field: 'predicateType', detail: 'source/builder expectations stated but no verified provenance names this artifact' });
+      checks.push({
+        name: 'provenance',
+        ok: false,
+        field: 'predicateType',
+        detail: 'source/builder expectations stated but no verified provenance names this artifact',
+      });
     } else checks.push(...lvl.checks);
   }
   if (exp.minSlsaLevel !== undefined) checks.push(levelCheck(level, exp.minSlsaLevel, levelReason));
@@ -132,7 +160,10 @@ export function buildVerdict(
     bundles,
     checks,
     reason: failed ? failed.detail : 'all checks passed',
-    inputAttestations: trusted.map((b) => ({ digest: b.report.digest, predicateType: b.statement?.predicateType ?? MESSAGE_SIGNATURE })),
+    inputAttestations: trusted.map((b) => ({
+      digest: b.report.digest,
+      predicateType: b.statement?.predicateType ?? MESSAGE_SIGNATURE,
+    })),
   };
 }
 

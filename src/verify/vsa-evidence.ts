@@ -34,60 +34,130 @@ export interface VsaEvaluation {
 
 type Json = Record<string, unknown>;
 
-export function evaluateVsa(statement: { predicateType?: unknown; predicate?: unknown; subject?: unknown }, exp: VsaExpectation): VsaEvaluation {
+export function evaluateVsa(
+  statement: { predicateType?: unknown; predicate?: unknown; subject?: unknown },
+  exp: VsaExpectation,
+): VsaEvaluation {
   const checks: Check[] = [];
-  const add = (name: string, ok: boolean, field: string, detail: string, expected?: unknown, actual?: unknown) =>
-    checks.push(ok ? { name, ok, field, detail } : { name, ok, field, detail, expected, actual });
-  const pred = (statement.predicate && typeof statement.predicate === 'object' ? statement.predicate : {}) as Json;
-  add('VSA predicate type', statement.predicateType === VSA_V1, 'predicateType', `predicate type ${String(statement.predicateType)}`, VSA_V1, statement.predicateType);
+  const add = (
+    name: string,
+    ok: boolean,
+    field: string,
+    detail: string,
+    expected?: unknown,
+    actual?: unknown,
+  ) => checks.push(ok ? { name, ok, field, detail } : { name, ok, field, detail, expected, actual });
+  const pred = (
+    statement.predicate && typeof statement.predicate === 'object' ? statement.predicate : {}
+  ) as Json;
+  add(
+    'VSA predicate type',
+    statement.predicateType === VSA_V1,
+    'predicateType',
+    `predicate type ${String(statement.predicateType)}`,
+    VSA_V1,
+    statement.predicateType,
+  );
 
-  const verifierId = typeof (pred.verifier as Json | undefined)?.id === 'string' ? ((pred.verifier as Json).id as string) : undefined;
+  const verifierId =
+    typeof (pred.verifier as Json | undefined)?.id === 'string'
+      ? ((pred.verifier as Json).id as string)
+      : undefined;
   add(
     'VSA verifier',
     verifierId !== undefined && exp.verifierIds.includes(verifierId),
     'verifier.id',
-    verifierId !== undefined && exp.verifierIds.includes(verifierId) ? `verified by ${verifierId}` : `verifier ${verifierId ?? '(none)'} is not a trusted verifier`,
+    verifierId !== undefined && exp.verifierIds.includes(verifierId)
+      ? `verified by ${verifierId}`
+      : `verifier ${verifierId ?? '(none)'} is not a trusted verifier`,
     exp.verifierIds,
     verifierId,
   );
-  add('VSA result', pred.verificationResult === 'PASSED', 'verificationResult', `verificationResult ${String(pred.verificationResult)}`, 'PASSED', pred.verificationResult);
+  add(
+    'VSA result',
+    pred.verificationResult === 'PASSED',
+    'verificationResult',
+    `verificationResult ${String(pred.verificationResult)}`,
+    'PASSED',
+    pred.verificationResult,
+  );
 
   const resourceUri = typeof pred.resourceUri === 'string' ? pred.resourceUri : undefined;
-  const subjects = Array.isArray(statement.subject) ? (statement.subject as { digest?: Record<string, unknown> }[]) : [];
+  const subjects = Array.isArray(statement.subject)
+    ? (statement.subject as { digest?: Record<string, unknown> }[])
+    : [];
   if (exp.digest) {
     const [alg, hex] = exp.digest.split(':') as [string, string];
-    const bound = subjects.some((s) => typeof s?.digest?.[alg] === 'string' && (s.digest[alg] as string).toLowerCase() === hex);
-    add('VSA subject', bound, 'subject', bound ? `names ${exp.digest}` : `no subject names ${exp.digest}`, exp.digest);
+    const bound = subjects.some(
+      (s) => typeof s?.digest?.[alg] === 'string' && (s.digest[alg] as string).toLowerCase() === hex,
+    );
+    add(
+      'VSA subject',
+      bound,
+      'subject',
+      bound ? `names ${exp.digest}` : `no subject names ${exp.digest}`,
+      exp.digest,
+    );
     const uriDigest = resourceUri ? digestInUri(resourceUri) : undefined;
     add(
       'VSA resource',
       uriDigest === exp.digest,
       'resourceUri',
-      uriDigest === exp.digest ? `resourceUri ${resourceUri}` : `resourceUri ${resourceUri ?? '(none)'} does not name ${exp.digest}`,
+      uriDigest === exp.digest
+        ? `resourceUri ${resourceUri}`
+        : `resourceUri ${resourceUri ?? '(none)'} does not name ${exp.digest}`,
       exp.digest,
       resourceUri,
     );
   }
   if (exp.resourceUri !== undefined) {
-    add('VSA resource', resourceUri === exp.resourceUri, 'resourceUri', `resourceUri ${resourceUri ?? '(none)'}`, exp.resourceUri, resourceUri);
+    add(
+      'VSA resource',
+      resourceUri === exp.resourceUri,
+      'resourceUri',
+      `resourceUri ${resourceUri ?? '(none)'}`,
+      exp.resourceUri,
+      resourceUri,
+    );
   }
   if (exp.subjectDigest) {
     const want = Object.entries(exp.subjectDigest);
     const bound = subjects.some((s) => want.every(([a, v]) => s?.digest?.[a] === v));
-    add('VSA subject', bound, 'subject', bound ? 'subject digest matches' : 'no subject has the expected digest', exp.subjectDigest);
+    add(
+      'VSA subject',
+      bound,
+      'subject',
+      bound ? 'subject digest matches' : 'no subject has the expected digest',
+      exp.subjectDigest,
+    );
   }
   if (!exp.digest && exp.resourceUri === undefined && !exp.subjectDigest) {
-    add('VSA subject', false, 'subject', 'nothing to bind the VSA to: give the artifact digest or resourceUri');
+    add(
+      'VSA subject',
+      false,
+      'subject',
+      'nothing to bind the VSA to: give the artifact digest or resourceUri',
+    );
   }
 
-  const levels = Array.isArray(pred.verifiedLevels) ? pred.verifiedLevels.filter((l): l is string => typeof l === 'string') : [];
-  const level = Math.max(0, ...levels.map((l) => LEVEL_RE.exec(l)).filter((m) => m).map((m) => Number(m![1]))) as SlsaLevel;
+  const levels = Array.isArray(pred.verifiedLevels)
+    ? pred.verifiedLevels.filter((l): l is string => typeof l === 'string')
+    : [];
+  const level = Math.max(
+    0,
+    ...levels
+      .map((l) => LEVEL_RE.exec(l))
+      .filter((m) => m)
+      .map((m) => Number(m![1])),
+  ) as SlsaLevel;
   if (exp.requiredLevel !== undefined) {
     add(
       'VSA level',
       level >= exp.requiredLevel,
       'verifiedLevels',
-      level >= exp.requiredLevel ? `SLSA_BUILD_LEVEL_${level} >= ${exp.requiredLevel}` : `verifiedLevels ${JSON.stringify(levels)} below SLSA_BUILD_LEVEL_${exp.requiredLevel}`,
+      level >= exp.requiredLevel
+        ? `SLSA_BUILD_LEVEL_${level} >= ${exp.requiredLevel}`
+        : `verifiedLevels ${JSON.stringify(levels)} below SLSA_BUILD_LEVEL_${exp.requiredLevel}`,
       `SLSA_BUILD_LEVEL_${exp.requiredLevel}`,
       levels,
     );
@@ -119,15 +189,26 @@ export function verifyDsseEnvelopeWithKey(
   key: KeyObject,
   keyId?: string,
 ): { statement: Json; payload: Buffer } | undefined {
-  if (typeof envelope.payload !== 'string' || typeof envelope.payloadType !== 'string' || !Array.isArray(envelope.signatures)) return undefined;
+  if (
+    typeof envelope.payload !== 'string' ||
+    typeof envelope.payloadType !== 'string' ||
+    !Array.isArray(envelope.signatures)
+  )
+    return undefined;
   const payload = Buffer.from(envelope.payload, 'base64');
   const msg = pae(envelope.payloadType, payload);
-  const hash = key.asymmetricKeyType === 'ed25519' ? null : key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'sha384' : 'sha256';
+  const hash =
+    key.asymmetricKeyType === 'ed25519'
+      ? null
+      : key.asymmetricKeyDetails?.namedCurve === 'secp384r1'
+        ? 'sha384'
+        : 'sha256';
   for (const s of envelope.signatures as { sig?: unknown; keyid?: unknown }[]) {
     if (typeof s?.sig !== 'string') continue;
     if (keyId !== undefined && s.keyid !== keyId) continue;
     const sig = Buffer.from(s.sig, 'base64');
-    const encodings = key.asymmetricKeyType === 'ec' ? (['der', 'ieee-p1363'] as const) : ([undefined] as const);
+    const encodings =
+      key.asymmetricKeyType === 'ec' ? (['der', 'ieee-p1363'] as const) : ([undefined] as const);
     for (const dsaEncoding of encodings) {
       let ok = false;
       try {

@@ -14,7 +14,11 @@ export type VulnCounts = Record<Severity | 'unknown', number>;
 
 /** The severity of one finding: the highest any of its scoring methods gives (words or CVSS). */
 export function findingSeverity(severity: unknown): Severity | 'unknown' {
-  const entries = Array.isArray(severity) ? severity : severity && typeof severity === 'object' ? [severity] : [];
+  const entries = Array.isArray(severity)
+    ? severity
+    : severity && typeof severity === 'object'
+      ? [severity]
+      : [];
   let best: Severity | 'unknown' = 'unknown';
   for (const e of entries as { score?: unknown }[]) {
     const s = scoreSeverity(e?.score);
@@ -52,7 +56,9 @@ export function countVulns(predicate: unknown): VulnCounts {
 }
 
 export function thresholdsStated(t: VulnerabilityThresholds | undefined): t is VulnerabilityThresholds {
-  return !!t && (t.maxSeverity !== undefined || (t.maxCounts !== undefined && Object.keys(t.maxCounts).length > 0));
+  return (
+    !!t && (t.maxSeverity !== undefined || (t.maxCounts !== undefined && Object.keys(t.maxCounts).length > 0))
+  );
 }
 
 /**
@@ -80,7 +86,12 @@ export function checkVulns(predicates: unknown[], t: VulnerabilityThresholds | u
       const above = SEVERITIES.filter((s) => RANK[s] > RANK[t.maxSeverity!] && counts[s] > 0);
       out.push(
         above.length === 0
-          ? { name: 'max severity', ok: true, field: 'vulnerabilities.maxSeverity', detail: `no finding above ${t.maxSeverity}${which}` }
+          ? {
+              name: 'max severity',
+              ok: true,
+              field: 'vulnerabilities.maxSeverity',
+              detail: `no finding above ${t.maxSeverity}${which}`,
+            }
           : {
               name: 'max severity',
               ok: false,
@@ -94,7 +105,12 @@ export function checkVulns(predicates: unknown[], t: VulnerabilityThresholds | u
     for (const [sev, max] of Object.entries(t.maxCounts ?? {}) as [Severity, number][]) {
       out.push(
         counts[sev] <= max
-          ? { name: `max ${sev} findings`, ok: true, field: `vulnerabilities.maxCounts.${sev}`, detail: `${counts[sev]} <= ${max}${which}` }
+          ? {
+              name: `max ${sev} findings`,
+              ok: true,
+              field: `vulnerabilities.maxCounts.${sev}`,
+              detail: `${counts[sev]} <= ${max}${which}`,
+            }
           : {
               name: `max ${sev} findings`,
               ok: false,

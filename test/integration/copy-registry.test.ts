@@ -18,6 +18,7 @@ import {
   type Store,
 } from '../../src/oci/index.js';
 import { attachTestReferrer, pushIndex } from '../support/images.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 
 let a: TestRegistry;
@@ -121,18 +122,72 @@ describe('copy between registries and layouts', () => {
     await copy(seed, 'v1', src, { tag: 'v1' });
     // Flip one byte of a layer in the registry's own storage: the registry serves it as is.
     const layer = fresh.blobs[1]!;
-    const file = path.join(a.storageDir, 'docker/registry/v2/blobs/sha256', layer.digest.slice(7, 9), layer.digest.slice(7), 'data');
+    const file = path.join(
+      a.storageDir,
+      'docker/registry/v2/blobs/sha256',
+      layer.digest.slice(7, 9),
+      layer.digest.slice(7),
+      'data',
+    );
     const bytes = await readFile(file);
     bytes[100] ^= 0xff;
     await writeFile(file, bytes);
 
     const dst = await reg(b, 'corrupt/dst');
-    await expect(copy(src, 'v1', dst, { tag: 'v1' })).rejects.toMatchObject({ exitCode: 3 });
+    await expect(copy(src, 'v1', dst, { tag: 'v1' })).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      exitCode: 3,
+    });
     await expect(dst.resolve('v1')).rejects.toMatchObject({ code: expect.stringMatching(/UNKNOWN$/) });
 
     await copy(seed, 'other', dst, { tag: 'v1' });
-    await expect(copy(src, 'v1', dst, { tag: 'v1' })).rejects.toMatchObject({ exitCode: 3 });
+    await expect(copy(src, 'v1', dst, { tag: 'v1' })).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      exitCode: 3,
+    });
     expect((await dst.resolve('v1')).digest).toBe(other.root.digest);
     expect(await dst.hasBlob(layer.digest)).toBe(false);
+  });
+
+  it('a source that flips or truncates a blob in transit fails the copy; the destination tag stays', async () => {
+    const proxy = await startFaultProxy(a.host);
+    try {
+      const src = await openStore(parseReference(`${proxy.host}/demo/app`), { plainHttp: true });
+      const dst = await reg(b, 'fault/app');
+      const layer = img.blobs[3]!;
+      proxy.addRule({
+        method: 'GET',
+        path: new RegExp(`/blobs/${layer.digest}`),
+        times: Infinity,
+        fault: { kind: 'flip', offset: 1000 },
+      });
+      await expect(copy(src, 'v1', dst, { tag: 'v1' })).rejects.toMatchObject({
+        code: 'DIGEST_MISMATCH',
+        exitCode: 3,
+      });
+      await expect(dst.resolve('v1')).rejects.toMatchObject({ code: expect.stringMatching(/UNKNOWN$/) });
+      expect(await dst.hasBlob(layer.digest)).toBe(false);
+
+      const seed = openLayout(path.join(dir, 'seed2'));
+      const before = await pushIndex(seed, 'x', 100);
+      await copy(seed, 'x', dst, { tag: 'v1' });
+      proxy.clearRules();
+      proxy.addRule({
+        method: 'GET',
+        path: new RegExp(`/blobs/${layer.digest}`),
+        times: Infinity,
+        fault: { kind: 'truncate', keep: 5000 },
+      });
+      await expect(copy(src, 'v1', dst, { tag: 'v1' })).rejects.toMatchObject({ exitCode: 3 });
+      expect((await dst.resolve('v1')).digest).toBe(before.root.digest);
+      expect(skopeoDigest(`${b.host}/fault/app:v1`)).toBe(before.root.digest);
+
+      // Once the source behaves, the same copy completes.
+      proxy.clearRules();
+      await copy(src, 'v1', dst, { tag: 'v1' });
+      expect(skopeoDigest(`${b.host}/fault/app:v1`)).toBe(img.root.digest);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -175,6 +175,37 @@ describe('altered content is refused', () => {
   });
 });
 
+describe('fetched blob streams are safe to hold across awaits', () => {
+  it('nothing flows before the first read; a flipped byte then fails that read (no unheard error)', async () => {
+    proxy.addRule({ method: 'GET', path: /\/blobs\//, fault: { kind: 'flip', offset: 0 } });
+    const s = await store.fetchBlob(layer);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(s.destroyed).toBe(false);
+    expect((await failure(readAll(s))).code).toBe('DIGEST_MISMATCH');
+  });
+  it('a connection lost before the first read is raised on that read', async () => {
+    proxy.addRule({ method: 'GET', path: /\/blobs\//, fault: { kind: 'cut', keep: 10 } });
+    const s = await store.fetchBlob(layer);
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await failure(readAll(s))).code).toBe('REGISTRY_UNREACHABLE');
+  });
+  it('a corrupt source streamed into another repository aborts the upload; nothing is stored', async () => {
+    const dst = await openRegistryStore(parseRegistryReference(`${reg.host}/faults/copy-dst`), {
+      plainHttp: true,
+      username: reg.username,
+      password: reg.password,
+    });
+    proxy.addRule({ method: 'GET', path: /\/blobs\//, fault: { kind: 'flip', offset: 4000 } });
+    const src = await store.fetchBlob(layer);
+    expect((await failure(dst.pushBlob(layer, src))).code).toBe('DIGEST_MISMATCH');
+    expect(await dst.hasBlob(layer.digest)).toBe(false);
+    // and a clean copy of the same blob goes through
+    await dst.pushBlob(layer, await store.fetchBlob(layer));
+    expect(await dst.hasBlob(layer.digest)).toBe(true);
+    dst.close();
+  });
+});
+
 describe('redirects', () => {
   it('follows a blob redirect to another host without the Authorization header', async () => {
     const seen: http.IncomingHttpHeaders[] = [];

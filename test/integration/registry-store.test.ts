@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VouchError } from '../../src/errors.js';
@@ -235,6 +237,30 @@ describe('registry store round trips (docker-registry)', () => {
   });
 });
 
+describe('IPv6 hosts', () => {
+  it('talks to a registry at [::1]:PORT', async () => {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} host=${req.headers.host}`);
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ name: 'v6/app', tags: ['a', 'b'] }));
+    });
+    await new Promise<void>((r) => server.listen(0, '::1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const v6 = await openRegistryStore(parseRegistryReference(`[::1]:${port}/v6/app`), { plainHttp: true });
+      expect(v6.name).toBe(`[::1]:${port}/v6/app`);
+      expect(await v6.listTags()).toEqual(['a', 'b']);
+      expect(seen).toEqual([`GET /v2/v6/app/tags/list?n=1000 host=[::1]:${port}`]);
+      v6.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
 describe('transport failures', () => {
   it('an unreachable registry is REGISTRY_UNREACHABLE (exit 3)', async () => {
     const dead = await openRegistryStore(parseRegistryReference('127.0.0.1:1/x/y'), {
@@ -247,10 +273,121 @@ describe('transport failures', () => {
     expect(err.exitCode).toBe(3);
     expect(err.message).toMatch(/cannot reach 127\.0\.0\.1:1: ECONNREFUSED after 2 attempts/);
   });
+  it('a registry that accepts but never answers times out (REGISTRY_TIMEOUT)', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    const silent = (await import('node:net')).createServer((sock) => void sockets.push(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const s = await openRegistryStore(parseRegistryReference(`127.0.0.1:${port}/x/y`), {
+        plainHttp: true,
+        timeoutMs: 200,
+        maxAttempts: 2,
+        backoffMs: 5,
+      });
+      const err = await expectError(s.resolve('v1'));
+      expect(err.code).toBe('REGISTRY_TIMEOUT');
+      expect(err.message).toMatch(/did not respond: no activity for 200 ms after 2 attempts/);
+      expect(sockets.length).toBe(2);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
   it('https is the default: a plain-http registry is not silently downgraded to', async () => {
     const https = await openRegistryStore(parseRegistryReference(`${reg.host}/demo/app`), { maxAttempts: 1 });
     const err = await expectError(https.resolve('v1'));
     expect(err.code).toBe('REGISTRY_TLS');
     expect(err.hint).toBe('use --registry-ca FILE or --plain-http');
+  });
+});
+
+describe('caps and malformed answers (a misbehaving registry, served by a loopback stub)', () => {
+  const digest = sha256Digest('subject');
+  let server: http.Server;
+  let host: string;
+  let answer: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => answer(req, res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  const open = () =>
+    openRegistryStore(parseRegistryReference(`${host}/bad/app`), { plainHttp: true, maxAttempts: 1 });
+  const entry = (i: number, artifactType = 'application/a') => ({
+    mediaType: MediaType.ociManifest,
+    digest: sha256Digest(String(i)),
+    size: 10,
+    artifactType,
+  });
+  const index = (manifests: unknown[]) =>
+    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests });
+
+  it('refuses a manifest over 4 MiB without reading it all', async () => {
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': MediaType.ociManifest });
+      res.end(Buffer.alloc(4 * 1024 * 1024 + 1, 0x20));
+    };
+    const err = await expectError((await open()).fetchManifest('v1'));
+    expect(err.code).toBe('TOO_LARGE');
+  });
+  it('refuses a manifest that is not a schemaVersion 2 manifest or index', async () => {
+    answer = (_req, res) =>
+      res.writeHead(200, { 'content-type': MediaType.ociManifest }).end('{"schemaVersion":1}');
+    expect((await expectError((await open()).fetchManifest('v1'))).code).toBe('MANIFEST_INVALID');
+    answer = (_req, res) => res.writeHead(200).end('not json');
+    expect((await expectError((await open()).fetchManifest('v1'))).code).toBe('MANIFEST_INVALID');
+  });
+  it('applies the artifactType filter itself when the registry ignores it', async () => {
+    answer = (_req, res) =>
+      res
+        .writeHead(200, { 'content-type': MediaType.ociIndex })
+        .end(index([entry(1, 'application/a'), entry(2, 'application/b')]));
+    const s = await open();
+    expect((await s.referrersApi(digest, 'application/b'))?.map((d) => d.artifactType)).toEqual([
+      'application/b',
+    ]);
+    expect(await s.referrersApi(digest)).toHaveLength(2);
+  });
+  it('follows Link pagination of the referrers list and refuses more than 10,000 entries', async () => {
+    answer = (req, res) => {
+      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? '0');
+      const headers: Record<string, string> = { 'content-type': MediaType.ociIndex };
+      if (page < 2) headers.link = `</v2/bad/app/referrers/${digest}?page=${page + 1}>; rel="next"`;
+      res.writeHead(200, headers).end(index(Array.from({ length: 3 }, (_, i) => entry(page * 10 + i))));
+    };
+    expect(await (await open()).referrersApi(digest)).toHaveLength(9);
+    answer = (_req, res) => res.writeHead(200).end(index(Array.from({ length: 10_001 }, (_, i) => entry(i))));
+    expect((await expectError((await open()).referrersApi(digest))).code).toBe('TOO_MANY_REFERRERS');
+  });
+  it('refuses a referrers list with a malformed descriptor rather than skipping it', async () => {
+    answer = (_req, res) =>
+      res.writeHead(200).end(index([entry(1), { mediaType: 'x', digest: 'sha256:nothex', size: 1 }]));
+    expect((await expectError((await open()).referrersApi(digest))).code).toBe('MANIFEST_INVALID');
+  });
+  it('a Docker-Content-Digest that disagrees with the bytes fetched by tag is a mismatch', async () => {
+    const bytes = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }),
+    );
+    answer = (_req, res) =>
+      res
+        .writeHead(200, {
+          'content-type': MediaType.ociIndex,
+          'docker-content-digest': sha256Digest('other'),
+        })
+        .end(bytes);
+    expect((await expectError((await open()).fetchManifest('v1'))).code).toBe('DIGEST_MISMATCH');
+  });
+  it('a blob whose Content-Length disagrees with the descriptor is refused before streaming', async () => {
+    answer = (_req, res) => res.writeHead(200, { 'content-length': '5' }).end('12345');
+    const err = await expectError(
+      (await open()).fetchBlob({ mediaType: 'x', digest: sha256Digest('1234'), size: 4 }),
+    );
+    expect(err.code).toBe('DIGEST_MISMATCH');
+    expect(err.message).toMatch(/announced 5 bytes/);
   });
 });

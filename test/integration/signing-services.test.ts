@@ -50,16 +50,33 @@ const keyless = (over: Partial<Extract<SignerSpec, { kind: 'keyless' }>> = {}): 
 
 describe('key-based signing with a transparency log', () => {
   it('--tlog-upload records a DSSE entry in Rekor; the bundle verifies with the log in the trusted root', async () => {
-    const r = await signStatement(st(), { kind: 'key', keyPath: key.path, tlogUpload: true, rekorUrl: stack.rekorUrl });
+    const r = await signStatement(st(), {
+      kind: 'key',
+      keyPath: key.path,
+      tlogUpload: true,
+      rekorUrl: stack.rekorUrl,
+    });
     expect(describeV03(r.bundle)).toMatchObject({ key: 'publicKey', tlogEntries: 1 });
-    expect(r.bundle.verificationMaterial.tlogEntries[0]!.kindVersion).toEqual({ kind: 'dsse', version: '0.0.1' });
-    verifyIndependently(r.bundle, { trustedRoot: stack.trustedRoot, publicKeyPem: key.pub, tlogThreshold: 1 });
+    expect(r.bundle.verificationMaterial.tlogEntries[0]!.kindVersion).toEqual({
+      kind: 'dsse',
+      version: '0.0.1',
+    });
+    verifyIndependently(r.bundle, {
+      trustedRoot: stack.trustedRoot,
+      publicKeyPem: key.pub,
+      tlogThreshold: 1,
+    });
   });
 
   it('message signature with a hashedrekord entry verifies', async () => {
     const f = path.join(dir, 'fn.zip');
     writeFileSync(f, Buffer.alloc(2 * 1024 * 1024, 3));
-    const r = await signFile(f, { kind: 'key', keyPath: key.path, tlogUpload: true, rekorUrl: stack.rekorUrl });
+    const r = await signFile(f, {
+      kind: 'key',
+      keyPath: key.path,
+      tlogUpload: true,
+      rekorUrl: stack.rekorUrl,
+    });
     expect(r.bundle.verificationMaterial.tlogEntries[0]!.kindVersion.kind).toBe('hashedrekord');
     verifyIndependently(r.bundle, {
       trustedRoot: stack.trustedRoot,
@@ -73,23 +90,40 @@ describe('key-based signing with a transparency log', () => {
 describe('organisation CA certificate', () => {
   it('carries the leaf certificate; verifies against a trusted root holding the CA (TSA timestamp)', async () => {
     const chain = ca.issue(key.path, 'email:release@acme.test');
-    const r = await signStatement(st(), { kind: 'key', keyPath: key.path, certificatePath: chain, tsaUrl: stack.tsaUrl });
+    const r = await signStatement(st(), {
+      kind: 'key',
+      keyPath: key.path,
+      certificatePath: chain,
+      tsaUrl: stack.tsaUrl,
+    });
     expect(describeV03(r.bundle)).toMatchObject({ key: 'certificate', tlogEntries: 0, timestamps: 1 });
     expect(r.signer).toBe('release@acme.test');
     const root = { ...stack.trustedRoot, certificateAuthorities: [ca.trustEntry()] };
     const { signer } = verifyIndependently(r.bundle, { trustedRoot: root, timestampThreshold: 1 });
     expect(signer.identity?.subjectAlternativeName).toBe('release@acme.test');
     // Without the CA in the trusted root the same bundle is refused.
-    expect(() => verifyIndependently(r.bundle, { trustedRoot: stack.trustedRoot, timestampThreshold: 1 })).toThrow();
+    expect(() =>
+      verifyIndependently(r.bundle, { trustedRoot: stack.trustedRoot, timestampThreshold: 1 }),
+    ).toThrow();
   });
 
   it('message signature with the CA certificate and a Rekor entry verifies', async () => {
     const chain = ca.issue(key.path, 'URI:https://ci.acme.test/release');
     const f = path.join(dir, 'ca.zip');
     writeFileSync(f, 'package bytes');
-    const r = await signFile(f, { kind: 'key', keyPath: key.path, certificatePath: chain, tlogUpload: true, rekorUrl: stack.rekorUrl });
+    const r = await signFile(f, {
+      kind: 'key',
+      keyPath: key.path,
+      certificatePath: chain,
+      tlogUpload: true,
+      rekorUrl: stack.rekorUrl,
+    });
     const root = { ...stack.trustedRoot, certificateAuthorities: [ca.trustEntry()] };
-    verifyIndependently(r.bundle, { trustedRoot: root, artifact: Buffer.from('package bytes'), tlogThreshold: 1 });
+    verifyIndependently(r.bundle, {
+      trustedRoot: root,
+      artifact: Buffer.from('package bytes'),
+      tlogThreshold: 1,
+    });
   });
 
   it('a certificate for another key is refused before any network call (exit 2)', async () => {
@@ -104,7 +138,9 @@ describe('organisation CA certificate', () => {
 
   it('a certificate without any signed time source is refused', async () => {
     const chain = ca.issue(key.path, 'email:release@acme.test');
-    await expect(signStatement(st(), { kind: 'key', keyPath: key.path, certificatePath: chain })).rejects.toMatchObject({
+    await expect(
+      signStatement(st(), { kind: 'key', keyPath: key.path, certificatePath: chain }),
+    ).rejects.toMatchObject({
       code: 'CERT_NEEDS_TIMESTAMP',
       exitCode: 2,
     });
@@ -115,11 +151,15 @@ describe('keyless failures', () => {
   it('an expired token fails with exit 2 before any service is contacted', async () => {
     const before = { ...stack.requests };
     const exp = Math.floor(Date.now() / 1000) - 7200;
-    await expect(signStatement(st(), keyless({ identityToken: stack.issueToken({ exp }) }))).rejects.toMatchObject({
+    await expect(
+      signStatement(st(), keyless({ identityToken: stack.issueToken({ exp }) })),
+    ).rejects.toMatchObject({
       code: 'TOKEN_EXPIRED',
       exitCode: 2,
     });
-    await expect(signStatement(st(), keyless({ identityToken: stack.issueToken({ aud: 'other' }) }))).rejects.toMatchObject({
+    await expect(
+      signStatement(st(), keyless({ identityToken: stack.issueToken({ aud: 'other' }) })),
+    ).rejects.toMatchObject({
       code: 'TOKEN_AUDIENCE',
       exitCode: 2,
     });
@@ -139,7 +179,9 @@ describe('keyless failures', () => {
   it('Fulcio 500 → exit 3 after a few retries; the token never appears in the message', async () => {
     stack.faults.fulcio = 500;
     const token = stack.issueToken();
-    const err = (await signStatement(st(), keyless({ identityToken: token })).catch((e: unknown) => e)) as Error;
+    const err = (await signStatement(st(), keyless({ identityToken: token })).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toMatchObject({ code: 'FULCIO_UNAVAILABLE', exitCode: 3 });
     expect(err.message).toContain('HTTP 500');
     expect(err.message + ((err as { hint?: string }).hint ?? '')).not.toContain(token.split('.')[1]!);
@@ -147,12 +189,18 @@ describe('keyless failures', () => {
 
   it('Rekor 500 → exit 3 naming Rekor', async () => {
     stack.faults.rekor = 500;
-    await expect(signStatement(st(), keyless())).rejects.toMatchObject({ code: 'REKOR_UNAVAILABLE', exitCode: 3 });
+    await expect(signStatement(st(), keyless())).rejects.toMatchObject({
+      code: 'REKOR_UNAVAILABLE',
+      exitCode: 3,
+    });
   });
 
   it('TSA 500 → exit 3 naming the TSA', async () => {
     stack.faults.tsa = 500;
-    await expect(signStatement(st(), keyless())).rejects.toMatchObject({ code: 'TSA_UNAVAILABLE', exitCode: 3 });
+    await expect(signStatement(st(), keyless())).rejects.toMatchObject({
+      code: 'TSA_UNAVAILABLE',
+      exitCode: 3,
+    });
   });
 
   it('Rekor v2 in a signing config without a TSA is refused (v2 entries carry no timestamp)', async () => {
@@ -170,7 +218,12 @@ describe('keyless failures', () => {
       }),
     );
     await expect(
-      signStatement(st(), { kind: 'keyless', identityToken: stack.issueToken(), signingConfigPath: cfg, env: {} }),
+      signStatement(st(), {
+        kind: 'keyless',
+        identityToken: stack.issueToken(),
+        signingConfigPath: cfg,
+        env: {},
+      }),
     ).rejects.toMatchObject({ code: 'SIGNING_CONFIG', exitCode: 2 });
   });
 });
@@ -181,9 +234,15 @@ describe('GitHub Actions token endpoint', () => {
     const srv = http.createServer((req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       seen = { audience: u.searchParams.get('audience'), auth: req.headers.authorization };
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ value: stack.issueToken({ sub: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main' }) }),
-      );
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify({
+            value: stack.issueToken({
+              sub: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
+            }),
+          }),
+        );
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as AddressInfo).port;
@@ -199,7 +258,12 @@ describe('GitHub Actions token endpoint', () => {
       });
       expect(seen).toEqual({ audience: 'sigstore', auth: 'bearer runner-request-token' });
       expect(r.signer).toBe('https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main');
-      verifyIndependently(r.bundle, { trustedRoot: stack.trustedRoot, tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 });
+      verifyIndependently(r.bundle, {
+        trustedRoot: stack.trustedRoot,
+        tlogThreshold: 1,
+        ctlogThreshold: 1,
+        timestampThreshold: 1,
+      });
     } finally {
       srv.close();
     }

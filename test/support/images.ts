@@ -36,7 +36,13 @@ export async function pushPlatformImage(
   const layer = await putBlob(store, randomBytes(layerBytes), MediaType.ociLayerTar);
   const config = await putBlob(
     store,
-    Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } })),
+    Buffer.from(
+      JSON.stringify({
+        architecture: arch,
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [layer.digest] },
+      }),
+    ),
     MediaType.ociConfig,
   );
   const manifest = await putManifest(
@@ -48,14 +54,22 @@ export async function pushPlatformImage(
 }
 
 /** A two-platform index (amd64, arm64) tagged `tag`. */
-export async function pushIndex(store: Store, tag: string | undefined, layerBytes = 4096): Promise<TestImage> {
+export async function pushIndex(
+  store: Store,
+  tag: string | undefined,
+  layerBytes = 4096,
+): Promise<TestImage> {
   const amd = await pushPlatformImage(store, 'amd64', layerBytes);
   const arm = await pushPlatformImage(store, 'arm64', layerBytes);
   const children = [
     { ...amd.manifest, platform: { architecture: 'amd64', os: 'linux' } },
     { ...arm.manifest, platform: { architecture: 'arm64', os: 'linux' } },
   ];
-  const root = await putManifest(store, { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: children }, tag);
+  const root = await putManifest(
+    store,
+    { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: children },
+    tag,
+  );
   return { root, children, blobs: [...amd.blobs, ...arm.blobs] };
 }
 
@@ -69,8 +83,16 @@ export async function attachTestReferrer(
 ): Promise<Descriptor> {
   return attachArtifact(store, subject, {
     artifactType,
-    layers: [{ mediaType: artifactType, data: Buffer.from(JSON.stringify({ name, nonce: randomBytes(8).toString('hex') })) }],
-    annotations: { [ANNOTATION.bundlePredicateType]: predicateType, [ANNOTATION.bundleContent]: 'dsse-envelope' },
+    layers: [
+      {
+        mediaType: artifactType,
+        data: Buffer.from(JSON.stringify({ name, nonce: randomBytes(8).toString('hex') })),
+      },
+    ],
+    annotations: {
+      [ANNOTATION.bundlePredicateType]: predicateType,
+      [ANNOTATION.bundleContent]: 'dsse-envelope',
+    },
   });
 }
 

@@ -84,15 +84,13 @@ export async function startReferrersApiStub(upstreamHost: string): Promise<Refer
         .map((k) => k.descriptor);
       const headers: Record<string, string> = { 'content-type': 'application/vnd.oci.image.index.v1+json' };
       if (filter) headers['oci-filters-applied'] = 'artifactType';
-      res
-        .writeHead(200, headers)
-        .end(
-          JSON.stringify({
-            schemaVersion: 2,
-            mediaType: 'application/vnd.oci.image.index.v1+json',
-            manifests,
-          }),
-        );
+      res.writeHead(200, headers).end(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests,
+        }),
+      );
       return;
     }
     const man = MANIFEST_PATH.exec(url.pathname);

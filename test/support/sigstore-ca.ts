@@ -25,8 +25,23 @@ export function makeOrgCa(cn = 'Acme Release CA'): OrgCa {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vouch-orgca-'));
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key'], dir);
   openssl(
-    ['req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', `/O=Acme/CN=${cn}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      `/O=Acme/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     dir,
   );
   const rootPem = readFileSync(path.join(dir, 'ca.pem'), 'utf8');
@@ -41,8 +56,23 @@ export function makeOrgCa(cn = 'Acme Release CA'): OrgCa {
       );
       openssl(['req', '-new', '-key', keyPemPath, '-out', `${name}.csr`, '-subj', `/O=Acme/CN=${name}`], dir);
       openssl(
-        ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`,
-          '-days', '1', '-extfile', `${name}.ext`],
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.pem',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          `${name}.pem`,
+          '-days',
+          '1',
+          '-extfile',
+          `${name}.ext`,
+        ],
         dir,
       );
       const chain = path.join(dir, `${name}.chain.pem`);

@@ -37,14 +37,14 @@ const EMPTY_ROOT = {
 };
 
 /** Verifies and returns the parsed bundle and the signer; throws what @sigstore/verify throws. */
-export function verifyIndependently(json: unknown, opts: VerifyOptions = {}): { bundle: Bundle; signer: Signer } {
+export function verifyIndependently(
+  json: unknown,
+  opts: VerifyOptions = {},
+): { bundle: Bundle; signer: Signer } {
   const bundle = bundleFromJSON(json);
   const root = TrustedRoot.fromJSON(opts.trustedRoot ?? EMPTY_ROOT);
   const keys = opts.publicKeyPem ? createPublicKey(opts.publicKeyPem) : undefined;
-  const tm = toTrustMaterial(
-    root,
-    keys ? () => ({ publicKey: keys, validFor: () => true }) : undefined,
-  );
+  const tm = toTrustMaterial(root, keys ? () => ({ publicKey: keys, validFor: () => true }) : undefined);
   const verifier = new Verifier(tm, {
     tlogThreshold: opts.tlogThreshold ?? 0,
     ctlogThreshold: opts.ctlogThreshold ?? 0,
@@ -69,8 +69,16 @@ export function describeV03(json: unknown): {
   const vm = bundle.verificationMaterial;
   return {
     mediaType: bundle.mediaType,
-    content: isBundleWithDsseEnvelope(bundle) ? 'dsse' : isBundleWithMessageSignature(bundle) ? 'message' : (undefined as never),
-    key: isBundleWithPublicKey(bundle) ? 'publicKey' : vm.content.$case === 'certificate' ? 'certificate' : (undefined as never),
+    content: isBundleWithDsseEnvelope(bundle)
+      ? 'dsse'
+      : isBundleWithMessageSignature(bundle)
+        ? 'message'
+        : (undefined as never),
+    key: isBundleWithPublicKey(bundle)
+      ? 'publicKey'
+      : vm.content.$case === 'certificate'
+        ? 'certificate'
+        : (undefined as never),
     tlogEntries: vm.tlogEntries.length,
     timestamps: vm.timestampVerificationData?.rfc3161Timestamps.length ?? 0,
   };

@@ -4,7 +4,8 @@
  *   POST /api/v2/signingCert    Fulcio (mock CA with a CT log; the SCT is embedded)
  *   POST /api/v1/log/entries    Rekor v1 (hashedrekord, intoto, dsse — dsse entries are stored in
  *                               Rekor's canonical form, which @sigstore/mock does not do itself)
- *   POST /api/v2/log/entries    Rekor v2 (as @sigstore/mock answers it: NOT verifiable as is)
+ *   POST /api/v2/log/entries    Rekor v2 (a small log of its own: @sigstore/mock's v2 answer has a
+ *                               random index and a non-canonical body and does not verify)
  *   POST /api/v1/timestamp      RFC 3161 TSA (clock rounded to whole seconds, see NOTES.md)
  *   GET  /oidc/.well-known/openid-configuration, /oidc/jwks   an OIDC issuer for issueToken()
  *
@@ -70,9 +71,13 @@ export interface SigstoreStack {
 export interface StackOptions {
   /** Name a TSA in the signing config (default true). */
   tsa?: boolean;
+  /** The signing config names the Rekor v2 log instead of v1 (needs the TSA). */
+  rekorV2?: boolean;
 }
 
-type HandlerFn = (body: string) => Promise<{ statusCode: number; response: string | ArrayBufferView; contentType?: string }>;
+type HandlerFn = (
+  body: string,
+) => Promise<{ statusCode: number; response: string | ArrayBufferView; contentType?: string }>;
 
 const DAY = 24 * 3600 * 1000;
 
@@ -111,7 +116,9 @@ export async function startSigstoreStack(opts: StackOptions = {}): Promise<Sigst
         .fn(Buffer.concat(chunks).toString('utf8'))
         .then(({ statusCode, response, contentType }) => {
           const body =
-            typeof response === 'string' ? response : Buffer.from(response.buffer, response.byteOffset, response.byteLength);
+            typeof response === 'string'
+              ? response
+              : Buffer.from(response.buffer, response.byteOffset, response.byteLength);
           res.writeHead(statusCode, { 'content-type': contentType ?? 'text/plain' }).end(body);
         })
         .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err)));
@@ -124,9 +131,15 @@ export async function startSigstoreStack(opts: StackOptions = {}): Promise<Sigst
 
   function oidcRoute(p: string, res: http.ServerResponse): void {
     if (p === '/oidc/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks`, id_token_signing_alg_values_supported: ['ES256'] }),
-      );
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify({
+            issuer,
+            jwks_uri: `${issuer}/jwks`,
+            id_token_signing_alg_values_supported: ['ES256'],
+          }),
+        );
     } else if (p === '/oidc/jwks') {
       const jwk = oidcKey.publicKey.export({ format: 'jwk' });
       res
@@ -144,15 +157,15 @@ export async function startSigstoreStack(opts: StackOptions = {}): Promise<Sigst
   const ctlog = await fulcio.initializeCTLog(ctKeys);
   const ca = await fulcio.initializeCA(caKeys, ctlog);
   const tlog = await rekor.initializeTLog(url, tlogKeys);
-  const tlogV2 = await rekor.initializeTLog(url, tlogV2Keys);
   const tsa = await timestamp.initializeTSA(tsaKeys);
   // The mock TSA writes genTime with fractional seconds and drops trailing zeros, which
   // @sigstore/core sometimes cannot parse ("invalid time"): keep its clock on whole seconds.
-  (tsa as unknown as { getCurrentTime: () => Date }).getCurrentTime = () => new Date(Math.floor(Date.now() / 1000) * 1000);
+  (tsa as unknown as { getCurrentTime: () => Date }).getCurrentTime = () =>
+    new Date(Math.floor(Date.now() / 1000) * 1000);
 
   routes.set('/api/v2/signingCert', { service: 'fulcio', fn: fulcio.fulcioHandler(ca).fn as HandlerFn });
   routes.set('/api/v1/log/entries', { service: 'rekor', fn: rekorV1Handler(tlog) });
-  routes.set('/api/v2/log/entries', { service: 'rekor', fn: rekor.rekorV2Handler(tlogV2).fn as HandlerFn });
+  routes.set('/api/v2/log/entries', { service: 'rekor', fn: rekorV2Handler(`127.0.0.1:${port}`, tlogV2Keys) });
   routes.set('/api/v1/timestamp', { service: 'tsa', fn: timestamp.tsaHandler(tsa).fn as HandlerFn });
 
   const past = new Date(Date.now() - DAY).toISOString();
@@ -162,7 +175,11 @@ export async function startSigstoreStack(opts: StackOptions = {}): Promise<Sigst
   const tlogEntry = (keys: { publicKey: KeyObject }) => ({
     baseUrl: url,
     hashAlgorithm: 'SHA2_256',
-    publicKey: { rawBytes: b64(spki(keys.publicKey)), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: past } },
+    publicKey: {
+      rawBytes: b64(spki(keys.publicKey)),
+      keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+      validFor: { start: past },
+    },
     logId: { keyId: createHash('sha256').update(spki(keys.publicKey)).digest('base64') },
   });
   const trustedRoot: Record<string, unknown> = {
@@ -180,7 +197,11 @@ export async function startSigstoreStack(opts: StackOptions = {}): Promise<Sigst
       {
         baseUrl: url,
         hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: b64(ctlog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: past } },
+        publicKey: {
+          rawBytes: b64(ctlog.publicKey),
+          keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+          validFor: { start: past },
+        },
         logId: { keyId: b64(ctlog.logID) },
       },
     ],
@@ -188,17 +209,24 @@ export async function startSigstoreStack(opts: StackOptions = {}): Promise<Sigst
       {
         subject: { organization: 'sigstore.mock', commonName: 'tsa' },
         uri: url,
-        certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] },
+        certChain: {
+          certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }],
+        },
         validFor: { start: past },
       },
     ],
   };
-  const service = (u: string) => ({ url: u, majorApiVersion: 1, validFor: { start: past }, operator: 'vouch-test' });
+  const service = (u: string) => ({
+    url: u,
+    majorApiVersion: 1,
+    validFor: { start: past },
+    operator: 'vouch-test',
+  });
   const signingConfig = {
     mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
     caUrls: [service(url)],
     oidcUrls: [service(issuer)],
-    rekorTlogUrls: [service(url)],
+    rekorTlogUrls: [{ ...service(url), majorApiVersion: opts.rekorV2 ? 2 : 1 }],
     tsaUrls: opts.tsa === false ? [] : [service(`${url}/api/v1/timestamp`)],
     rekorTlogConfig: { selector: 'ANY' },
     tsaConfig: { selector: 'ANY' },
@@ -225,7 +253,10 @@ export async function startSigstoreStack(opts: StackOptions = {}): Promise<Sigst
     const header = { alg: 'ES256', typ: 'JWT', kid: oidcKid };
     const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const signingInput = `${enc(header)}.${enc(payload)}`;
-    const sig = nodeSign('sha256', Buffer.from(signingInput), { key: oidcKey.privateKey, dsaEncoding: 'ieee-p1363' });
+    const sig = nodeSign('sha256', Buffer.from(signingInput), {
+      key: oidcKey.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    });
     return `${signingInput}.${sig.toString('base64url')}`;
   }
 
@@ -270,7 +301,8 @@ function rekorV1Handler(tlog: { log(entry: object): Promise<unknown> }): Handler
 }
 
 function canonicalDsse(proposed: Record<string, unknown>): object {
-  const content = (proposed.spec as { proposedContent: { envelope: string; verifiers: string[] } }).proposedContent;
+  const content = (proposed.spec as { proposedContent: { envelope: string; verifiers: string[] } })
+    .proposedContent;
   const env = JSON.parse(content.envelope) as { payload: string; signatures: { sig: string }[] };
   const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
   return {
@@ -279,7 +311,100 @@ function canonicalDsse(proposed: Record<string, unknown>): object {
     spec: {
       envelopeHash: { algorithm: 'sha256', value: sha(content.envelope) },
       payloadHash: { algorithm: 'sha256', value: sha(Buffer.from(env.payload, 'base64')) },
-      signatures: env.signatures.map((s, i) => ({ signature: s.sig, verifier: content.verifiers[i] ?? content.verifiers[0] })),
+      signatures: env.signatures.map((s, i) => ({
+        signature: s.sig,
+        verifier: content.verifiers[i] ?? content.verifiers[0],
+      })),
     },
   };
+}
+
+/**
+ * Rekor v2 create-entry: a one-entry log per request (tree size 1, index 0), with the body in
+ * Rekor v2's canonical form and a checkpoint signed by the log key, so that @sigstore/verify's
+ * body, checkpoint and Merkle inclusion checks run for real.
+ */
+function rekorV2Handler(origin: string, keys: { publicKey: KeyObject; privateKey: KeyObject }): HandlerFn {
+  const spki = keys.publicKey.export({ type: 'spki', format: 'der' });
+  const logId = createHash('sha256').update(spki).digest();
+  return async (body) => {
+    let req: {
+      dsseRequestV002?: { envelope: { payload: string; signatures: { sig: string }[] }; verifiers: unknown[] };
+      hashedRekordRequestV002?: { digest: string; signature: unknown };
+    };
+    try {
+      req = JSON.parse(body);
+    } catch {
+      return { statusCode: 400, response: '{"message":"invalid JSON"}', contentType: 'application/json' };
+    }
+    let entry: object;
+    let kind: string;
+    if (req.dsseRequestV002) {
+      const { envelope, verifiers } = req.dsseRequestV002;
+      kind = 'dsse';
+      entry = {
+        apiVersion: '0.0.2',
+        kind,
+        spec: {
+          dsseV002: {
+            payloadHash: {
+              algorithm: 'SHA2_256',
+              digest: createHash('sha256').update(Buffer.from(envelope.payload, 'base64')).digest('base64'),
+            },
+            signatures: envelope.signatures.map((sig) => ({ content: sig.sig, verifier: verifiers[0] })),
+          },
+        },
+      };
+    } else if (req.hashedRekordRequestV002) {
+      kind = 'hashedrekord';
+      entry = {
+        apiVersion: '0.0.2',
+        kind,
+        spec: {
+          hashedRekordV002: {
+            data: { algorithm: 'SHA2_256', digest: req.hashedRekordRequestV002.digest },
+            signature: req.hashedRekordRequestV002.signature,
+          },
+        },
+      };
+    } else {
+      return { statusCode: 400, response: '{"message":"unsupported entry"}', contentType: 'application/json' };
+    }
+    const canonical = Buffer.from(canonicalJson(entry));
+    const root = createHash('sha256')
+      .update(Buffer.concat([Buffer.from([0]), canonical]))
+      .digest();
+    const note = `${origin}\n1\n${root.toString('base64')}\n`;
+    const sig = nodeSign('sha256', Buffer.from(note), keys.privateKey);
+    const checkpoint = `${note}\n\u2014 ${origin} ${Buffer.concat([logId.subarray(0, 4), sig]).toString('base64')}\n`;
+    const response = {
+      logIndex: '0',
+      logId: { keyId: logId.toString('base64') },
+      kindVersion: { kind, version: '0.0.2' },
+      integratedTime: '0',
+      inclusionProof: {
+        logIndex: '0',
+        rootHash: root.toString('base64'),
+        treeSize: '1',
+        hashes: [],
+        checkpoint: { envelope: checkpoint },
+      },
+      canonicalizedBody: canonical.toString('base64'),
+    };
+    return { statusCode: 201, response: JSON.stringify(response), contentType: 'application/json' };
+  };
+}
+
+/** JSON with object keys sorted (RFC 8785 for the values used here). */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
 }

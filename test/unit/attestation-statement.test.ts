@@ -53,7 +53,9 @@ describe('subject matching', () => {
   it('digest sets match only when every shared algorithm agrees (in-toto digest_set rules)', () => {
     expect(digestSetsMatch({ sha256: 'abcd', sha512: '1234' }, { sha256: 'abcd' })).toBe(true);
     expect(digestSetsMatch({ sha256: 'abcd' }, { sha256: 'fedb', sha512: 'abcd' })).toBe(false);
-    expect(digestSetsMatch({ sha256: 'abcd', sha512: '1234' }, { sha256: 'abcd', sha512: '9999' })).toBe(false);
+    expect(digestSetsMatch({ sha256: 'abcd', sha512: '1234' }, { sha256: 'abcd', sha512: '9999' })).toBe(
+      false,
+    );
     expect(digestSetsMatch({ sha1: 'abcd' }, { sha256: 'abcd' })).toBe(false);
     expect(matchingSubjects(st, { sha256: B }).map((s) => s.name)).toEqual(['b']);
   });
@@ -76,18 +78,24 @@ describe('validateStatement', () => {
     const ve = err as VouchError;
     expect(ve.exitCode).toBe(1);
     expect(ve.message).toContain('/predicate/runDetails/builder/id');
-    expect(ve.message).toContain('slsa-provenance-v1.schema.json#/properties/runDetails/properties/builder/properties/id/minLength');
+    expect(ve.message).toContain(
+      'slsa-provenance-v1.schema.json#/properties/runDetails/properties/builder/properties/id/minLength',
+    );
   });
   it('checks subjects digests against their algorithm', () => {
     const st = buildStatement([{ digest: { sha256: 'abc123' } }], 'x', {});
     expect(() => validateStatement(st)).toThrow(/\/subject\/0\/digest\/sha256 .*"abc123"/);
   });
   it('checks the vulns predicate', () => {
-    const st = buildStatement([{ digest: { sha256: A } }], PredicateType.vulnsV02, { scanner: { uri: 'x', result: [] } });
+    const st = buildStatement([{ digest: { sha256: A } }], PredicateType.vulnsV02, {
+      scanner: { uri: 'x', result: [] },
+    });
     expect(() => validateStatement(st)).toThrow(/missing required field "metadata"/);
   });
   it('does not police predicates it has no schema for', () => {
-    expect(() => validateStatement(buildStatement([{ digest: { sha256: A } }], 'https://example.com/p', { any: 1 }))).not.toThrow();
+    expect(() =>
+      validateStatement(buildStatement([{ digest: { sha256: A } }], 'https://example.com/p', { any: 1 })),
+    ).not.toThrow();
   });
 });
 
@@ -96,7 +104,12 @@ describe('decodeDssePayload', () => {
   const payload = Buffer.from(JSON.stringify(st)).toString('base64');
   it('decodes and validates an in-toto payload (base64 or bytes)', () => {
     expect(decodeDssePayload({ payloadType: 'application/vnd.in-toto+json', payload })).toEqual(st);
-    expect(decodeDssePayload({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from(JSON.stringify(st)) })).toEqual(st);
+    expect(
+      decodeDssePayload({
+        payloadType: 'application/vnd.in-toto+json',
+        payload: Buffer.from(JSON.stringify(st)),
+      }),
+    ).toEqual(st);
   });
   it.each([
     ['another payloadType', { payloadType: 'text/plain', payload }, /payloadType is "text\/plain"/],
@@ -109,7 +122,10 @@ describe('decodeDssePayload', () => {
     ],
     [
       'a statement without subject',
-      { payloadType: 'application/vnd.in-toto+json', payload: Buffer.from(JSON.stringify({ ...st, subject: [] })).toString('base64') },
+      {
+        payloadType: 'application/vnd.in-toto+json',
+        payload: Buffer.from(JSON.stringify({ ...st, subject: [] })).toString('base64'),
+      },
       /\/subject must NOT have fewer than 1 items/,
     ],
   ])('refuses %s with exit 1', (_n, env, msg) => {

@@ -99,7 +99,10 @@ describe('copy between OCI layouts', () => {
     const flipped = Buffer.from(original);
     flipped[flipped.length >> 1] ^= 0xff;
     await writeFile(src.blobPath(layer.digest), flipped);
-    await expect(copy(src, 'v1', dst, { tag: 'prod' })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', exitCode: 3 });
+    await expect(copy(src, 'v1', dst, { tag: 'prod' })).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      exitCode: 3,
+    });
     expect(await dst.listTags()).toEqual([]);
     expect(await dst.hasBlob(layer.digest)).toBe(false);
 
@@ -136,7 +139,9 @@ describe('copy between OCI layouts', () => {
     const cfg = Buffer.from('{"architecture":"amd64","os":"linux"}');
     const cfgD = { mediaType: MediaType.ociConfig, digest: sha256Digest(cfg), size: cfg.length };
     await src.pushBlob(cfgD, cfg);
-    const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: cfgD, layers: [] }));
+    const m = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: cfgD, layers: [] }),
+    );
     const d = await src.pushManifest(m, MediaType.ociManifest, 'one');
     const dst = new LayoutStore(path.join(dir, 'dst'));
     const r = await copy(src, 'one', dst, { tag: 'one' });

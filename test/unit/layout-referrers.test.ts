@@ -7,7 +7,12 @@ import { sha256Digest } from '../../src/oci/digest.js';
 import { LayoutStore } from '../../src/oci/layout.js';
 import { addReferrer, listReferrers, readFallbackIndex, referrersTag } from '../../src/oci/referrers.js';
 import { ANNOTATION, EMPTY_JSON, MediaType, type ImageManifest } from '../../src/oci/types.js';
-import { attachTestReferrer, pushIndex, pushMislabeledReferrer, pushPlatformImage } from '../support/images.js';
+import {
+  attachTestReferrer,
+  pushIndex,
+  pushMislabeledReferrer,
+  pushPlatformImage,
+} from '../support/images.js';
 import { writeFile } from 'node:fs/promises';
 
 let dir: string;
@@ -35,7 +40,11 @@ describe('referrers in an OCI layout (tag schema)', () => {
     expect(m.artifactType).toBe(MediaType.sigstoreBundleV03);
     expect(m.config).toEqual({ mediaType: EMPTY_JSON.mediaType, digest: EMPTY_JSON.digest, size: 2 });
     expect(await store.hasBlob(EMPTY_JSON.digest)).toBe(true);
-    expect(m.subject).toEqual({ mediaType: MediaType.ociManifest, digest: img.manifest.digest, size: img.manifest.size });
+    expect(m.subject).toEqual({
+      mediaType: MediaType.ociManifest,
+      digest: img.manifest.digest,
+      size: img.manifest.size,
+    });
     expect(m.annotations?.[ANNOTATION.created]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(ref.artifactType).toBe(MediaType.sigstoreBundleV03);
     const listed = await listReferrers(store, img.manifest);
@@ -48,8 +57,13 @@ describe('referrers in an OCI layout (tag schema)', () => {
     });
     // The fallback index entry keeps artifactType and annotations.
     const idx = await readFallbackIndex(store, img.manifest.digest);
-    expect(idx?.manifests[0]).toMatchObject({ digest: ref.digest, artifactType: MediaType.sigstoreBundleV03 });
-    expect(idx?.manifests[0]?.annotations?.[ANNOTATION.bundlePredicateType]).toBe('https://slsa.dev/provenance/v1');
+    expect(idx?.manifests[0]).toMatchObject({
+      digest: ref.digest,
+      artifactType: MediaType.sigstoreBundleV03,
+    });
+    expect(idx?.manifests[0]?.annotations?.[ANNOTATION.bundlePredicateType]).toBe(
+      'https://slsa.dev/provenance/v1',
+    );
     expect(await store.listTags()).toContain(referrersTag(img.manifest.digest));
   });
 
@@ -91,7 +105,9 @@ describe('referrers in an OCI layout (tag schema)', () => {
     const sbom = await attachTestReferrer(store, img.root, 'sbom', 'application/spdx+json');
     const gone = await attachTestReferrer(store, img.root, 'gone');
     await store.deleteManifest(gone.digest);
-    expect((await listReferrers(store, img.root)).map((d) => d.digest).sort()).toEqual([sig.digest, sbom.digest].sort());
+    expect((await listReferrers(store, img.root)).map((d) => d.digest).sort()).toEqual(
+      [sig.digest, sbom.digest].sort(),
+    );
     const onlySbom = await listReferrers(store, img.root, { artifactType: 'application/spdx+json' });
     expect(onlySbom.map((d) => d.digest)).toEqual([sbom.digest]);
   });
@@ -110,7 +126,10 @@ describe('referrers in an OCI layout (tag schema)', () => {
     await writeFile(file, Buffer.alloc(200_000, 7));
     const d = await pushArtifact(
       store,
-      { artifactType: 'application/vnd.example.function', file: { path: file, mediaType: 'application/zip', title: 'fn.zip' } },
+      {
+        artifactType: 'application/vnd.example.function',
+        file: { path: file, mediaType: 'application/zip', title: 'fn.zip' },
+      },
       'fn-1',
     );
     const m = (await store.fetchManifest('fn-1')).manifest as ImageManifest;
@@ -139,6 +158,9 @@ describe('referrers in an OCI layout (tag schema)', () => {
       MediaType.ociIndex,
       referrersTag(img.manifest.digest),
     );
-    await expect(listReferrers(store, img.manifest)).rejects.toMatchObject({ code: 'TOO_MANY_REFERRERS', exitCode: 3 });
+    await expect(listReferrers(store, img.manifest)).rejects.toMatchObject({
+      code: 'TOO_MANY_REFERRERS',
+      exitCode: 3,
+    });
   });
 });

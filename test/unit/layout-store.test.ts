@@ -18,7 +18,10 @@ afterEach(async () => {
 
 function blob(content: string): { desc: Descriptor; data: Buffer } {
   const data = Buffer.from(content);
-  return { desc: { mediaType: 'application/octet-stream', digest: sha256Digest(data), size: data.length }, data };
+  return {
+    desc: { mediaType: 'application/octet-stream', digest: sha256Digest(data), size: data.length },
+    data,
+  };
 }
 
 function manifestBytes(layer: Descriptor, extra: Record<string, unknown> = {}): Buffer {
@@ -43,7 +46,9 @@ describe('OCI image layout store', () => {
     const store = new LayoutStore(root);
     const b = blob('hello');
     await store.pushBlob(b.desc, b.data);
-    expect(JSON.parse(await readFile(path.join(root, 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
+    expect(JSON.parse(await readFile(path.join(root, 'oci-layout'), 'utf8'))).toEqual({
+      imageLayoutVersion: '1.0.0',
+    });
     const onDisk = await readFile(path.join(root, 'blobs', 'sha256', b.desc.digest.slice(7)));
     expect(onDisk.toString()).toBe('hello');
     const m = manifestBytes(b.desc);
@@ -51,13 +56,21 @@ describe('OCI image layout store', () => {
     expect(d.digest).toBe(sha256Digest(m));
     const idx = await indexJson(root);
     expect(idx.manifests).toEqual([
-      { mediaType: MediaType.ociManifest, digest: d.digest, size: m.length, annotations: { [ANNOTATION.refName]: 'v1' } },
+      {
+        mediaType: MediaType.ociManifest,
+        digest: d.digest,
+        size: m.length,
+        annotations: { [ANNOTATION.refName]: 'v1' },
+      },
     ]);
     expect(await store.listTags()).toEqual(['v1']);
     const fetched = await store.fetchManifest('v1');
     expect(fetched.bytes.equals(m)).toBe(true);
     expect(fetched.descriptor.digest).toBe(d.digest);
-    expect(await store.resolve(d.digest)).toMatchObject({ digest: d.digest, mediaType: MediaType.ociManifest });
+    expect(await store.resolve(d.digest)).toMatchObject({
+      digest: d.digest,
+      mediaType: MediaType.ociManifest,
+    });
   });
 
   it('streams blobs in and out, verifying the digest on both sides', async () => {
@@ -78,7 +91,9 @@ describe('OCI image layout store', () => {
       code: 'DIGEST_MISMATCH',
       exitCode: 3,
     });
-    await expect(store.pushBlob(wrong, Buffer.from('good'))).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expect(store.pushBlob(wrong, Buffer.from('good'))).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+    });
     expect(await store.hasBlob(wrong.digest)).toBe(false);
     expect(await readdir(path.join(dir, 'blobs', 'sha256'))).toEqual([]);
   });
@@ -90,7 +105,10 @@ describe('OCI image layout store', () => {
     const m = manifestBytes(b.desc);
     const d = await store.pushManifest(m, MediaType.ociManifest, 'v1');
     await writeFile(store.blobPath(b.desc.digest), 'tampered content');
-    await expect(text(await store.fetchBlob(b.desc))).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', exitCode: 3 });
+    await expect(text(await store.fetchBlob(b.desc))).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      exitCode: 3,
+    });
     await writeFile(store.blobPath(b.desc.digest), 'short');
     await expect(store.fetchBlob(b.desc)).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
     const altered = Buffer.from(m.toString().replace('"schemaVersion":2', '"schemaVersion": 2'));
@@ -127,7 +145,9 @@ describe('OCI image layout store', () => {
     expect(await store.listTags()).toEqual([]);
     expect(await store.hasBlob(sha256Digest('x'))).toBe(false);
     await expect(store.resolve('sha256:1234')).rejects.toMatchObject({ code: 'BAD_DIGEST', exitCode: 2 });
-    await expect(store.fetchManifest(sha256Digest('nothing'))).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    await expect(store.fetchManifest(sha256Digest('nothing'))).rejects.toMatchObject({
+      code: 'MANIFEST_UNKNOWN',
+    });
     // A digest can never name a path outside blobs/.
     expect(() => store.blobPath('sha256:../../etc/passwd')).toThrow(/invalid digest/);
   });
@@ -141,7 +161,9 @@ describe('OCI image layout store', () => {
       exitCode: 2,
     });
     await writeFile(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '2.0.0' }));
-    await expect(new LayoutStore(dir).pushBlob(b.desc, b.data)).rejects.toMatchObject({ code: 'LAYOUT_INVALID' });
+    await expect(new LayoutStore(dir).pushBlob(b.desc, b.data)).rejects.toMatchObject({
+      code: 'LAYOUT_INVALID',
+    });
   });
 
   it('keeps every entry when 32 manifests are pushed concurrently', async () => {
@@ -151,7 +173,11 @@ describe('OCI image layout store', () => {
     const pushed = await Promise.all(
       Array.from({ length: 32 }, (_, i) =>
         // Separate store objects: the lock is per directory, not per object.
-        new LayoutStore(dir).pushManifest(manifestBytes(b.desc, { annotations: { i: String(i) } }), MediaType.ociManifest, `t${i}`),
+        new LayoutStore(dir).pushManifest(
+          manifestBytes(b.desc, { annotations: { i: String(i) } }),
+          MediaType.ociManifest,
+          `t${i}`,
+        ),
       ),
     );
     const entries = (await indexJson(dir)).manifests;
@@ -176,9 +202,11 @@ describe('OCI image layout store', () => {
 
     await writeFile(lock, `${process.pid} fresh\n`);
     let finished = false;
-    const p = store.pushManifest(manifestBytes(b.desc, { annotations: { x: 'y' } }), MediaType.ociManifest, 'v2').then(() => {
-      finished = true;
-    });
+    const p = store
+      .pushManifest(manifestBytes(b.desc, { annotations: { x: 'y' } }), MediaType.ociManifest, 'v2')
+      .then(() => {
+        finished = true;
+      });
     await new Promise((r) => setTimeout(r, 300));
     expect(finished).toBe(false);
     await rm(lock);

@@ -20,7 +20,10 @@ const verdict = {
 
 describe('decision records', () => {
   it('builds a record that validates against schemas/decision.schema.json', () => {
-    const r = decisionRecord(verdict, { policy: { uri: 'file:///p.yaml', sha256: 'b'.repeat(64) }, now: new Date('2026-01-02T03:04:05Z') });
+    const r = decisionRecord(verdict, {
+      policy: { uri: 'file:///p.yaml', sha256: 'b'.repeat(64) },
+      now: new Date('2026-01-02T03:04:05Z'),
+    });
     expect(decisionSchemaProblems(r)).toEqual([]);
     expect(r).toMatchObject({
       timestamp: '2026-01-02T03:04:05.000Z',
@@ -30,7 +33,9 @@ describe('decision records', () => {
       result: 'DENY',
       reason: 'level 1 < required 3',
     });
-    expect(r.context.failedChecks).toEqual([{ name: 'SLSA build level', detail: 'level 1 < required 3', field: 'slsaLevel' }]);
+    expect(r.context.failedChecks).toEqual([
+      { name: 'SLSA build level', detail: 'level 1 < required 3', field: 'slsaLevel' },
+    ]);
     expect(decisionRecord({ ...verdict, ok: true }).result).toBe('ALLOW');
   });
 
@@ -45,7 +50,9 @@ describe('decision records', () => {
     const file = path.join(dir, 'decisions.jsonl');
     const big = 'x'.repeat(20_000);
     await Promise.all(
-      Array.from({ length: 50 }, (_, i) => appendDecision(file, decisionRecord({ ...verdict, reason: `${i} ${big}` }))),
+      Array.from({ length: 50 }, (_, i) =>
+        appendDecision(file, decisionRecord({ ...verdict, reason: `${i} ${big}` })),
+      ),
     );
     const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
     expect(lines).toHaveLength(50);
@@ -54,7 +61,9 @@ describe('decision records', () => {
   });
 
   it('an unwritable log is an I/O error (exit 3)', async () => {
-    const err = await appendDecision('/nonexistent-dir/x.jsonl', decisionRecord(verdict)).catch((e: unknown) => e);
+    const err = await appendDecision('/nonexistent-dir/x.jsonl', decisionRecord(verdict)).catch(
+      (e: unknown) => e,
+    );
     expect((err as { exitCode: number }).exitCode).toBe(3);
   });
 });

@@ -3,7 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { describePolicy, loadPolicy, policyInit, resolvePolicyKey, validatePolicy, type Policy } from '../../src/policy/index.js';
+import {
+  describePolicy,
+  loadPolicy,
+  policyInit,
+  resolvePolicyKey,
+  validatePolicy,
+  type Policy,
+} from '../../src/policy/index.js';
 import { VouchError } from '../../src/errors.js';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
@@ -39,12 +46,18 @@ describe('validatePolicy', () => {
   });
 
   it('refuses a signer with both identity and key', () => {
-    const doc = { version: 1, signers: [{ identity: { issuer: ISSUER, subject: 'a' }, key: { path: 'k.pub' } }] };
+    const doc = {
+      version: 1,
+      signers: [{ identity: { issuer: ISSUER, subject: 'a' }, key: { path: 'k.pub' } }],
+    };
     expect(messages(doc).join('\n')).toMatch(/both "identity" and "key"/);
   });
 
   it('refuses an identity with exact and regexp for the same field', () => {
-    const doc = { version: 1, signers: [{ identity: { issuer: ISSUER, subject: 'a', subjectRegexp: 'a.*' } }] };
+    const doc = {
+      version: 1,
+      signers: [{ identity: { issuer: ISSUER, subject: 'a', subjectRegexp: 'a.*' } }],
+    };
     expect(messages(doc).join('\n')).toMatch(/both "subject" and "subjectRegexp"/);
   });
 
@@ -64,7 +77,9 @@ describe('validatePolicy', () => {
   });
 
   it('refuses a ref that is both a branch and a tag', () => {
-    expect(messages({ ...good, source: { branches: ['main'], tags: ['v1'] } }).join('\n')).toMatch(/exactly one of/);
+    expect(messages({ ...good, source: { branches: ['main'], tags: ['v1'] } }).join('\n')).toMatch(
+      /exactly one of/,
+    );
   });
 
   it('refuses unknown fields, bad levels, invalid regexps', () => {
@@ -96,7 +111,10 @@ describe('loadPolicy', () => {
     await writeFile(path.join(dir, 'k.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
     const yaml = 'version: 1\nsigners:\n  - name: k\n    key: {path: k.pub}\n';
     await writeFile(path.join(dir, 'p.yaml'), yaml);
-    await writeFile(path.join(dir, 'p.json'), JSON.stringify({ version: 1, signers: [{ key: { path: 'k.pub' } }] }));
+    await writeFile(
+      path.join(dir, 'p.json'),
+      JSON.stringify({ version: 1, signers: [{ key: { path: 'k.pub' } }] }),
+    );
     const y = await loadPolicy(path.join(dir, 'p.yaml'));
     const j = await loadPolicy(path.join(dir, 'p.json'));
     expect(y.policy.signers[0]!.name).toBe('k');
@@ -178,7 +196,6 @@ describe('policyInit', () => {
     ['no signer', {}],
     ['key and identity', { key: 'k.pub', certificateIdentity: 'a', certificateOidcIssuer: ISSUER }],
     ['identity without issuer', { certificateIdentity: 'a' }],
-    ['unreachable level', { key: 'k.pub', builderIds: ['b'], builderLevels: [1], minSlsaLevel: 3 }],
     ['more levels than ids', { key: 'k.pub', builderIds: ['b'], builderLevels: [1, 2] }],
     ['promotion half given', { key: 'k.pub', promoteFrom: ['a/*'] }],
   ])('refuses %s with exit 2', (_n, opts) => {
@@ -193,20 +210,39 @@ describe('policyInit', () => {
   });
 });
 
+describe('unsatisfiable policies', () => {
+  it('init writes them with a warning; loading accepts them with the warning; validation lists it', async () => {
+    const p = policyInit({ key: 'k.pub', builderIds: ['b'], builderLevels: [1], minSlsaLevel: 3 });
+    expect(policyWarnings(p).join('\n')).toMatch(/minSlsaLevel 3 is unreachable/);
+    expect(validatePolicy(p).map((x) => x.severity)).toEqual(['warning']);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vouch-pol-'));
+    await writeFile(path.join(dir, 'p.yaml'), JSON.stringify(p));
+    const loaded = await loadPolicy(path.join(dir, 'p.yaml'));
+    expect(loaded.warnings?.join('\n')).toMatch(/unreachable/);
+  });
+});
+
 describe('docs/policy.md', () => {
   it('documents every schema property, and documents no property the schema lacks', async () => {
-    const schema = JSON.parse(await readFile(new URL('../../schemas/policy.schema.json', import.meta.url), 'utf8')) as object;
+    const schema = JSON.parse(
+      await readFile(new URL('../../schemas/policy.schema.json', import.meta.url), 'utf8'),
+    ) as object;
     const props = new Set<string>();
     const walk = (node: unknown): void => {
       if (!node || typeof node !== 'object') return;
       const n = node as Record<string, unknown>;
-      if (n.properties && typeof n.properties === 'object') for (const k of Object.keys(n.properties)) props.add(k);
+      if (n.properties && typeof n.properties === 'object')
+        for (const k of Object.keys(n.properties)) props.add(k);
       for (const v of Object.values(n)) walk(v);
     };
     walk(schema);
     const doc = await readFile(new URL('../../docs/policy.md', import.meta.url), 'utf8');
     // Field headings in the reference section are written `### \`path.to.field\``.
-    const documented = new Set([...doc.matchAll(/^#{2,4} `([A-Za-z0-9_.[\]]+)`/gm)].map((m) => m[1]!.split('.').pop()!.replace('[]', '')));
+    const documented = new Set(
+      [...doc.matchAll(/^#{2,4} `([A-Za-z0-9_.[\]]+)`/gm)].map((m) =>
+        m[1]!.split('.').pop()!.replace('[]', ''),
+      ),
+    );
     const missing = [...props].filter((p) => !documented.has(p));
     const extra = [...documented].filter((p) => !props.has(p));
     expect(missing, 'schema properties missing from docs/policy.md').toEqual([]);

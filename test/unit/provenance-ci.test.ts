@@ -7,7 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkStatement } from '../../src/attestation/index.js';
-import { CI_VARIABLES, detectCi, generateProvenance, type GeneratedProvenance } from '../../src/provenance/index.js';
+import {
+  CI_VARIABLES,
+  detectCi,
+  generateProvenance,
+  type GeneratedProvenance,
+} from '../../src/provenance/index.js';
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const SUBJECT = { name: 'fn.zip', digest: { sha256: 'f'.repeat(64) } };
@@ -34,8 +39,17 @@ const SECRETS: Record<string, string> = {
   SIGSTORE_ID_TOKEN: 'SECRETsigstoreid',
 };
 
-async function gen(env: Record<string, string>, extra: Partial<Parameters<typeof generateProvenance>[0]> = {}): Promise<GeneratedProvenance> {
-  const r = await generateProvenance({ subjects: [SUBJECT], env: { ...env, ...SECRETS }, sourceDir: dir, now: NOW, ...extra });
+async function gen(
+  env: Record<string, string>,
+  extra: Partial<Parameters<typeof generateProvenance>[0]> = {},
+): Promise<GeneratedProvenance> {
+  const r = await generateProvenance({
+    subjects: [SUBJECT],
+    env: { ...env, ...SECRETS },
+    sourceDir: dir,
+    now: NOW,
+    ...extra,
+  });
   const text = JSON.stringify(r);
   for (const v of Object.values(SECRETS)) expect(text, `secret ${v} leaked`).not.toContain(v);
   expect(checkStatement(r.statement)).toBeUndefined();
@@ -66,43 +80,75 @@ describe('GitHub Actions', () => {
       buildDefinition: {
         buildType: 'https://actions.github.io/buildtypes/workflow/v1',
         externalParameters: {
-          workflow: { ref: 'refs/heads/main', repository: 'https://github.com/acme/widget', path: '.github/workflows/release.yml' },
+          workflow: {
+            ref: 'refs/heads/main',
+            repository: 'https://github.com/acme/widget',
+            path: '.github/workflows/release.yml',
+          },
         },
         internalParameters: {
-          github: { event_name: 'push', repository_id: '42', repository_owner_id: '7', runner_environment: 'github-hosted' },
+          github: {
+            event_name: 'push',
+            repository_id: '42',
+            repository_owner_id: '7',
+            runner_environment: 'github-hosted',
+          },
         },
-        resolvedDependencies: [{ uri: 'git+https://github.com/acme/widget@refs/heads/main', digest: { gitCommit: COMMIT } }],
+        resolvedDependencies: [
+          { uri: 'git+https://github.com/acme/widget@refs/heads/main', digest: { gitCommit: COMMIT } },
+        ],
       },
       runDetails: {
-        builder: { id: 'https://github.com/actions/runner/github-hosted', version: { vouch: expect.any(String) } },
+        builder: {
+          id: 'https://github.com/actions/runner/github-hosted',
+          version: { vouch: expect.any(String) },
+        },
         metadata: {
           invocationId: 'https://github.com/acme/widget/actions/runs/123/attempts/2',
           finishedOn: '2026-12-03T12:00:00.000Z',
         },
       },
     });
-    expect(r.source).toMatchObject({ repository: 'https://github.com/acme/widget', commit: COMMIT, from: 'ci' });
+    expect(r.source).toMatchObject({
+      repository: 'https://github.com/acme/widget',
+      commit: COMMIT,
+      from: 'ci',
+    });
   });
   it('records a self-hosted runner unless GitHub says github-hosted', async () => {
     const r = await gen({ ...env, RUNNER_ENVIRONMENT: 'self-hosted' });
     expect(r.statement.predicate.runDetails.builder.id).toBe('https://github.com/actions/runner/self-hosted');
     const { RUNNER_ENVIRONMENT: _r, ...noRunner } = env;
     const r2 = await gen(noRunner);
-    expect(r2.statement.predicate.runDetails.builder.id).toBe('https://github.com/actions/runner/self-hosted');
+    expect(r2.statement.predicate.runDetails.builder.id).toBe(
+      'https://github.com/actions/runner/self-hosted',
+    );
     expect(r2.warnings.join()).toMatch(/RUNNER_ENVIRONMENT/);
   });
   it('records workflow_dispatch inputs from the event payload (and nothing else of it)', async () => {
     const ev = path.join(dir, 'event.json');
-    writeFileSync(ev, JSON.stringify({ inputs: { version: '1.4.0', dry_run: 'false' }, sender: { login: 'mallory' } }));
+    writeFileSync(
+      ev,
+      JSON.stringify({ inputs: { version: '1.4.0', dry_run: 'false' }, sender: { login: 'mallory' } }),
+    );
     const r = await gen({ ...env, GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_EVENT_PATH: ev });
-    expect(r.statement.predicate.buildDefinition.externalParameters.inputs).toEqual({ version: '1.4.0', dry_run: 'false' });
+    expect(r.statement.predicate.buildDefinition.externalParameters.inputs).toEqual({
+      version: '1.4.0',
+      dry_run: 'false',
+    });
     expect(JSON.stringify(r.statement)).not.toContain('mallory');
   });
   it('--builder-id and --build-type override detection', async () => {
-    const r = await gen(env, { builderId: 'https://ci.example.com/b@v1', buildType: 'https://example.com/bt/v2' });
+    const r = await gen(env, {
+      builderId: 'https://ci.example.com/b@v1',
+      buildType: 'https://example.com/bt/v2',
+    });
     expect(r.statement.predicate.runDetails.builder.id).toBe('https://ci.example.com/b@v1');
     expect(r.statement.predicate.buildDefinition.buildType).toBe('https://example.com/bt/v2');
-    await expect(gen(env, { builderId: 'not a uri' })).rejects.toMatchObject({ exitCode: 2, message: /--builder-id "not a uri" is not an absolute URI/ });
+    await expect(gen(env, { builderId: 'not a uri' })).rejects.toMatchObject({
+      exitCode: 2,
+      message: /--builder-id "not a uri" is not an absolute URI/,
+    });
   });
 });
 
@@ -130,8 +176,13 @@ describe('GitLab CI', () => {
     const r = await gen(env);
     const p = r.statement.predicate;
     expect(r.ci).toBe('gitlab-ci');
-    expect(p.runDetails.builder).toEqual({ id: 'https://gitlab.com/acme/widget/-/runners/9', version: { vouch: expect.any(String), 'gitlab-runner': 'abc123de' } });
-    expect(p.buildDefinition.buildType).toBe('https://gitlab.com/gitlab-org/gitlab-runner/-/blob/v17.2.1/PROVENANCE.md');
+    expect(p.runDetails.builder).toEqual({
+      id: 'https://gitlab.com/acme/widget/-/runners/9',
+      version: { vouch: expect.any(String), 'gitlab-runner': 'abc123de' },
+    });
+    expect(p.buildDefinition.buildType).toBe(
+      'https://gitlab.com/gitlab-org/gitlab-runner/-/blob/v17.2.1/PROVENANCE.md',
+    );
     expect(p.buildDefinition.externalParameters).toEqual({
       source: 'https://gitlab.com/acme/widget',
       entryPoint: 'build',
@@ -139,7 +190,9 @@ describe('GitLab CI', () => {
       ref: 'main',
     });
     expect(p.buildDefinition.internalParameters).toEqual({ job: '456', pipeline: '789' });
-    expect(p.buildDefinition.resolvedDependencies).toEqual([{ uri: 'git+https://gitlab.com/acme/widget@refs/heads/main', digest: { gitCommit: COMMIT } }]);
+    expect(p.buildDefinition.resolvedDependencies).toEqual([
+      { uri: 'git+https://gitlab.com/acme/widget@refs/heads/main', digest: { gitCommit: COMMIT } },
+    ]);
     expect(p.runDetails.metadata).toEqual({
       invocationId: 'https://gitlab.com/acme/widget/-/jobs/456',
       startedOn: '2026-12-03T11:58:00.000Z',
@@ -149,7 +202,9 @@ describe('GitLab CI', () => {
   it('a tag pipeline records refs/tags/…', async () => {
     const { CI_COMMIT_BRANCH: _b, ...rest } = env;
     const r = await gen({ ...rest, CI_COMMIT_TAG: 'v1.4.0', CI_COMMIT_REF_NAME: 'v1.4.0' });
-    expect(r.statement.predicate.buildDefinition.resolvedDependencies?.[0]?.uri).toBe('git+https://gitlab.com/acme/widget@refs/tags/v1.4.0');
+    expect(r.statement.predicate.buildDefinition.resolvedDependencies?.[0]?.uri).toBe(
+      'git+https://gitlab.com/acme/widget@refs/tags/v1.4.0',
+    );
   });
 });
 
@@ -171,8 +226,16 @@ describe('other CI systems', () => {
     expect(r.ci).toBe('buildkite');
     expect(p.runDetails.builder.id).toBe('https://buildkite.com/acme/agents/self-hosted');
     expect(p.buildDefinition.buildType).toBe('https://vouch.dev/buildtypes/buildkite/v1');
-    expect(p.buildDefinition.externalParameters).toMatchObject({ organization: 'acme', pipeline: 'widget', branch: 'main', source: 'webhook' });
-    expect(p.buildDefinition.resolvedDependencies?.[0]).toEqual({ uri: 'git+git@github.com:acme/widget.git@refs/heads/main', digest: { gitCommit: COMMIT } });
+    expect(p.buildDefinition.externalParameters).toMatchObject({
+      organization: 'acme',
+      pipeline: 'widget',
+      branch: 'main',
+      source: 'webhook',
+    });
+    expect(p.buildDefinition.resolvedDependencies?.[0]).toEqual({
+      uri: 'git+git@github.com:acme/widget.git@refs/heads/main',
+      digest: { gitCommit: COMMIT },
+    });
     expect(p.runDetails.metadata?.invocationId).toBe('https://buildkite.com/acme/widget/builds/77#0190-job');
   });
   it('Jenkins (credentials in GIT_URL stripped)', async () => {
@@ -191,7 +254,9 @@ describe('other CI systems', () => {
     expect(r.ci).toBe('jenkins');
     expect(p.runDetails.builder.id).toBe('https://jenkins.example.com/');
     expect(p.buildDefinition.buildType).toBe('https://vouch.dev/buildtypes/jenkins/v1');
-    expect(p.buildDefinition.resolvedDependencies?.[0]?.uri).toBe('git+https://git.example.com/acme/widget.git@refs/heads/main');
+    expect(p.buildDefinition.resolvedDependencies?.[0]?.uri).toBe(
+      'git+https://git.example.com/acme/widget.git@refs/heads/main',
+    );
     expect(p.runDetails.metadata?.invocationId).toBe('https://jenkins.example.com/job/widget/job/main/12/');
     expect(JSON.stringify(r)).not.toContain('SECRETjenkinspat');
     expect(JSON.stringify(r)).not.toContain('jenkins-bot');
@@ -212,8 +277,14 @@ describe('other CI systems', () => {
     const p = r.statement.predicate;
     expect(r.ci).toBe('circleci');
     expect(p.buildDefinition.buildType).toBe('https://vouch.dev/buildtypes/circleci/v1');
-    expect(p.buildDefinition.externalParameters).toEqual({ project: 'acme/widget', job: 'release', tag: 'v1.4.0' });
-    expect(p.buildDefinition.resolvedDependencies?.[0]?.uri).toBe('git+https://github.com/acme/widget@refs/tags/v1.4.0');
+    expect(p.buildDefinition.externalParameters).toEqual({
+      project: 'acme/widget',
+      job: 'release',
+      tag: 'v1.4.0',
+    });
+    expect(p.buildDefinition.resolvedDependencies?.[0]?.uri).toBe(
+      'git+https://github.com/acme/widget@refs/tags/v1.4.0',
+    );
     expect(p.runDetails.metadata?.invocationId).toBe('https://circleci.com/gh/acme/widget/31');
   });
   it('Azure Pipelines', async () => {
@@ -233,8 +304,12 @@ describe('other CI systems', () => {
     expect(r.ci).toBe('azure-pipelines');
     expect(p.runDetails.builder.id).toBe('https://dev.azure.com/acme/_agents/microsoft-hosted');
     expect(p.buildDefinition.buildType).toBe('https://vouch.dev/buildtypes/azure-pipelines/v1');
-    expect(p.buildDefinition.resolvedDependencies?.[0]?.uri).toBe('git+https://dev.azure.com/acme/Widget/_git/widget@refs/heads/main');
-    expect(p.runDetails.metadata?.invocationId).toBe('https://dev.azure.com/acme/Widget%20Team/_build/results?buildId=1001');
+    expect(p.buildDefinition.resolvedDependencies?.[0]?.uri).toBe(
+      'git+https://dev.azure.com/acme/Widget/_git/widget@refs/heads/main',
+    );
+    expect(p.runDetails.metadata?.invocationId).toBe(
+      'https://dev.azure.com/acme/Widget%20Team/_build/results?buildId=1001',
+    );
   });
   it('Google Cloud Build', async () => {
     const r = await gen({
@@ -250,9 +325,15 @@ describe('other CI systems', () => {
     expect(r.ci).toBe('google-cloud-build');
     expect(p.runDetails.builder.id).toBe('https://cloudbuild.googleapis.com/GoogleHostedWorker');
     expect(p.buildDefinition.buildType).toBe('https://vouch.dev/buildtypes/google-cloud-build/v1');
-    expect(p.buildDefinition.externalParameters).toMatchObject({ project: 'acme-prod', location: 'europe-west1', trigger: 'release' });
+    expect(p.buildDefinition.externalParameters).toMatchObject({
+      project: 'acme-prod',
+      location: 'europe-west1',
+      trigger: 'release',
+    });
     expect(p.buildDefinition.resolvedDependencies).toEqual([{ digest: { gitCommit: COMMIT } }]);
-    expect(p.runDetails.metadata?.invocationId).toBe('https://console.cloud.google.com/cloud-build/builds;region=europe-west1/b-123?project=acme-prod');
+    expect(p.runDetails.metadata?.invocationId).toBe(
+      'https://console.cloud.google.com/cloud-build/builds;region=europe-west1/b-123?project=acme-prod',
+    );
   });
   it('Tekton (builder id from --builder-id)', async () => {
     const env = {
@@ -268,8 +349,14 @@ describe('other CI systems', () => {
     expect(r.ci).toBe('tekton');
     expect(p.runDetails.builder.id).toBe('https://tekton.example.com/clusters/prod');
     expect(p.buildDefinition.buildType).toBe('https://vouch.dev/buildtypes/tekton/v1');
-    expect(p.buildDefinition.externalParameters).toEqual({ pipelineRun: 'release-run-x7', taskRun: 'release-run-x7-build', namespace: 'ci' });
-    expect(p.runDetails.metadata?.invocationId).toBe('urn:tekton:taskrun:ci/release-run-x7-build/5d1c9b0e-8c1f-4a57-9d49-6b1f3c0e2a11');
+    expect(p.buildDefinition.externalParameters).toEqual({
+      pipelineRun: 'release-run-x7',
+      taskRun: 'release-run-x7-build',
+      namespace: 'ci',
+    });
+    expect(p.runDetails.metadata?.invocationId).toBe(
+      'urn:tekton:taskrun:ci/release-run-x7-build/5d1c9b0e-8c1f-4a57-9d49-6b1f3c0e2a11',
+    );
     const r2 = await gen(env);
     expect(r2.warnings.join()).toMatch(/Tekton: no --builder-id/);
   });
@@ -278,7 +365,10 @@ describe('other CI systems', () => {
     const p = r.statement.predicate;
     expect(r.ci).toBe('local');
     expect(p.runDetails.builder.id).toBe('https://vouch.dev/builders/local');
-    expect(p.buildDefinition).toEqual({ buildType: 'https://vouch.dev/buildtypes/local/v1', externalParameters: {} });
+    expect(p.buildDefinition).toEqual({
+      buildType: 'https://vouch.dev/buildtypes/local/v1',
+      externalParameters: {},
+    });
     expect(p.runDetails.metadata?.invocationId).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
     expect(r.warnings.join()).toMatch(/not a git checkout/);
   });
@@ -295,11 +385,16 @@ describe('detectCi reads only its allowlist', () => {
     };
     const text = JSON.stringify(detectCi(env));
     expect(text).not.toMatch(/SECRETx/);
-    for (const list of Object.values(CI_VARIABLES)) for (const name of list) expect(name).not.toMatch(/TOKEN|PASSW|SECRET|PRIVATE|ACCESS_KEY|API_KEY|JWT/);
+    for (const list of Object.values(CI_VARIABLES))
+      for (const name of list) expect(name).not.toMatch(/TOKEN|PASSW|SECRET|PRIVATE|ACCESS_KEY|API_KEY|JWT/);
   });
   it('materials are parsed and bad ones refused with exit 2', async () => {
     const r = await gen({}, { materials: [`https://example.com/base.tar@sha256:${'A'.repeat(64)}`] });
-    expect(r.statement.predicate.buildDefinition.resolvedDependencies).toEqual([{ uri: 'https://example.com/base.tar', digest: { sha256: 'a'.repeat(64) } }]);
-    await expect(gen({}, { materials: ['https://example.com/base.tar@sha256:abc'] })).rejects.toMatchObject({ exitCode: 2 });
+    expect(r.statement.predicate.buildDefinition.resolvedDependencies).toEqual([
+      { uri: 'https://example.com/base.tar', digest: { sha256: 'a'.repeat(64) } },
+    ]);
+    await expect(gen({}, { materials: ['https://example.com/base.tar@sha256:abc'] })).rejects.toMatchObject({
+      exitCode: 2,
+    });
   });
 });

@@ -20,7 +20,9 @@ interface GoFixture {
   error: string | null;
 }
 
-const goFixtures = JSON.parse(readFileSync(path.join(ATTESTATION, 'extracted-go-test-fixtures.json'), 'utf8')) as GoFixture[];
+const goFixtures = JSON.parse(
+  readFileSync(path.join(ATTESTATION, 'extracted-go-test-fixtures.json'), 'utf8'),
+) as GoFixture[];
 
 function schemaForSource(source: string): SchemaName {
   if (source.includes('statement_test')) return 'statement';
@@ -73,7 +75,11 @@ describe('examples extracted from the in-toto spec text', () => {
   for (const file of files) {
     it(`${file} is valid`, () => {
       const doc = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
-      const schema: SchemaName = doc._type ? 'statement' : doc.payloadType ? 'dsseEnvelope' : 'resourceDescriptor';
+      const schema: SchemaName = doc._type
+        ? 'statement'
+        : doc.payloadType
+          ? 'dsseEnvelope'
+          : 'resourceDescriptor';
       const elided: string[] = [];
       const expanded = expandElidedDigests(doc, elided);
       const problem = schema === 'statement' ? checkStatement(expanded) : checkSchema(schema, expanded);
@@ -97,7 +103,10 @@ describe('the vulns v0.2 spec example', () => {
     expect(checkStatement(stmt)).toBeUndefined();
     const broken = structuredClone(stmt) as { predicate: { metadata: Record<string, unknown> } };
     delete broken.predicate.metadata.scanFinishedOn;
-    expect(checkStatement(broken)).toMatchObject({ instancePath: '/predicate/metadata', schema: 'vulns-v0.2.schema.json' });
+    expect(checkStatement(broken)).toMatchObject({
+      instancePath: '/predicate/metadata',
+      schema: 'vulns-v0.2.schema.json',
+    });
   });
 });
 
@@ -122,15 +131,25 @@ describe('slsa-verifier testdata statements', () => {
       docs = [JSON.parse(text)];
     } catch {
       try {
-        docs = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+        docs = text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as unknown);
       } catch {
         continue;
       }
     }
-    for (const d of docs as { dsseEnvelope?: { payload: string }; payloadType?: string; payload?: string }[]) {
+    for (const d of docs as {
+      dsseEnvelope?: { payload: string };
+      payloadType?: string;
+      payload?: string;
+    }[]) {
       const env = d?.dsseEnvelope ?? (d?.payloadType ? (d as { payload: string }) : undefined);
       if (!env) continue;
-      statements.push({ file: path.relative(root, f), stmt: JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) });
+      statements.push({
+        file: path.relative(root, f),
+        stmt: JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')),
+      });
     }
   }
 
@@ -150,11 +169,14 @@ describe('slsa-verifier testdata statements', () => {
   it('the fixture without a predicateType is refused', () => {
     const bad = statements.filter((s) => !s.stmt.predicateType);
     expect(bad.length).toBeGreaterThan(0);
-    for (const s of bad) expect(checkStatement(s.stmt, { allowV01: true })?.instancePath).toBe('/predicateType');
+    for (const s of bad)
+      expect(checkStatement(s.stmt, { allowV01: true })?.instancePath).toBe('/predicateType');
   });
 
   it('Statement v0.1 is only accepted when reading', () => {
-    const old = statements.find((s) => (s.stmt as { _type?: string })._type === 'https://in-toto.io/Statement/v0.1')!;
+    const old = statements.find(
+      (s) => (s.stmt as { _type?: string })._type === 'https://in-toto.io/Statement/v0.1',
+    )!;
     expect(old).toBeDefined();
     expect(checkStatement(old.stmt)?.instancePath).toBe('/_type');
     expect(checkStatement(old.stmt, { allowV01: true })).toBeUndefined();
@@ -167,7 +189,12 @@ describe('Verification Summary v1 schema', () => {
     timeVerified: '2026-12-03T10:00:00Z',
     resourceUri: 'oci://registry.example.com/prod/app',
     policy: { uri: 'file:///policy.yaml', digest: { sha256: 'a'.repeat(64) } },
-    inputAttestations: [{ uri: 'oci://registry.example.com/staging/app@sha256:' + 'b'.repeat(64), digest: { sha256: 'c'.repeat(64) } }],
+    inputAttestations: [
+      {
+        uri: 'oci://registry.example.com/staging/app@sha256:' + 'b'.repeat(64),
+        digest: { sha256: 'c'.repeat(64) },
+      },
+    ],
     verificationResult: 'PASSED',
     verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
     slsaVersion: '1.0',

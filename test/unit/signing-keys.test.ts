@@ -3,7 +3,13 @@ import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateKeyPair, keyHint, loadPrivateKey, writeKeyPair, type KeyType } from '../../src/signing/index.js';
+import {
+  generateKeyPair,
+  keyHint,
+  loadPrivateKey,
+  writeKeyPair,
+  type KeyType,
+} from '../../src/signing/index.js';
 import { VouchError } from '../../src/errors.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'vouch-keys-'));
@@ -46,7 +52,11 @@ describe('generateKeyPair / loadPrivateKey', () => {
     expect(path.basename(w.publicKeyPath)).toBe('vouch.pub');
     expect(statSync(w.privateKeyPath).mode & 0o777).toBe(0o600);
     const before = readFileSync(w.privateKeyPath, 'utf8');
-    await expectBadInput(writeKeyPair(dir, await generateKeyPair({ password: 'pw' })), 'KEY_EXISTS', /refusing to overwrite/);
+    await expectBadInput(
+      writeKeyPair(dir, await generateKeyPair({ password: 'pw' })),
+      'KEY_EXISTS',
+      /refusing to overwrite/,
+    );
     expect(readFileSync(w.privateKeyPath, 'utf8')).toBe(before);
   });
 
@@ -60,7 +70,11 @@ describe('generateKeyPair / loadPrivateKey', () => {
 
   it('wrong password → KEY_PASSWORD, exit 2, without the password in the message', async () => {
     const w = await writeKeyPair(tmp(), await generateKeyPair({ password: 'right-pw-123' }));
-    const e = await expectBadInput(loadPrivateKey(w.privateKeyPath, 'wrong-pw-456'), 'KEY_PASSWORD', /wrong password/);
+    const e = await expectBadInput(
+      loadPrivateKey(w.privateKeyPath, 'wrong-pw-456'),
+      'KEY_PASSWORD',
+      /wrong password/,
+    );
     expect(e.message).not.toContain('wrong-pw-456');
     expect(e.message).toBe(`cannot decrypt ${w.privateKeyPath}: wrong password`);
   });
@@ -76,10 +90,16 @@ describe('generateKeyPair / loadPrivateKey', () => {
     await expectBadInput(loadPrivateKey(path.join(dir, 'nope.key')), 'KEY_UNREADABLE', /no such file/);
     writeFileSync(path.join(dir, 'junk.key'), 'not a key');
     await expectBadInput(loadPrivateKey(path.join(dir, 'junk.key')), 'KEY_FORMAT');
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
     writeFileSync(path.join(dir, 'rsa.key'), rsa);
     await expectBadInput(loadPrivateKey(path.join(dir, 'rsa.key')), 'KEY_TYPE', /rsa/);
-    const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
     writeFileSync(path.join(dir, 'p521.key'), p521);
     await expectBadInput(loadPrivateKey(path.join(dir, 'p521.key')), 'KEY_TYPE', /secp521r1/);
   });

@@ -66,6 +66,9 @@ describe('identity tokens', () => {
     const fromEnv = await resolveIdentityToken(undefined, { SIGSTORE_ID_TOKEN: t2 });
     expect(fromEnv.claims.sub).toBe('env');
     expect(fromEnv.source).toBe('env');
-    await expect(resolveIdentityToken(undefined, {})).rejects.toMatchObject({ code: 'NO_SIGNER', exitCode: 2 });
+    await expect(resolveIdentityToken(undefined, {})).rejects.toMatchObject({
+      code: 'NO_SIGNER',
+      exitCode: 2,
+    });
   });
 });

@@ -41,7 +41,9 @@ describe('key-based signing (no log)', () => {
       expect(r.bundle.verificationMaterial.publicKey?.hint).toBe(k.hint);
       expect(JSON.stringify(r.bundle)).not.toContain('PRIVATE');
       verifyIndependently(r.bundle, { publicKeyPem: k.pub });
-      expect(statementOf(r.bundle).subject).toEqual([{ name: 'reg.test/app', digest: { sha256: 'ef'.repeat(32) } }]);
+      expect(statementOf(r.bundle).subject).toEqual([
+        { name: 'reg.test/app', digest: { sha256: 'ef'.repeat(32) } },
+      ]);
       expect(r.digest).toBe('sha256:' + createHash('sha256').update(r.bundleBytes).digest('hex'));
       expect(JSON.parse(r.bundleBytes.toString())).toEqual(r.bundle);
       expect(r.signer).toBe(`key ${k.hint}`);
@@ -57,7 +59,9 @@ describe('key-based signing (no log)', () => {
       expect(r.sha256).toBe(createHash('sha256').update(data).digest('hex'));
       expect(r.size).toBe(data.length);
       expect(describeV03(r.bundle)).toMatchObject({ content: 'message', key: 'publicKey', tlogEntries: 0 });
-      expect(r.bundle.messageSignature?.messageDigest.digest).toBe(createHash('sha256').update(data).digest('base64'));
+      expect(r.bundle.messageSignature?.messageDigest.digest).toBe(
+        createHash('sha256').update(data).digest('base64'),
+      );
       verifyIndependently(r.bundle, { publicKeyPem: k.pub, artifact: data });
       // The same bundle must not verify against other bytes (the check can fail).
       const other = Buffer.from(data);
@@ -69,7 +73,10 @@ describe('key-based signing (no log)', () => {
   it('a bundle does not verify with another key', async () => {
     const k = await keyFile('p256');
     const k2 = await keyFile('p256');
-    const r = await signStatement(imageSignatureStatement('reg.test/app', digest), { kind: 'key', keyPath: k.path });
+    const r = await signStatement(imageSignatureStatement('reg.test/app', digest), {
+      kind: 'key',
+      keyPath: k.path,
+    });
     expect(() => verifyIndependently(r.bundle, { publicKeyPem: k2.pub })).toThrow();
   });
 
@@ -86,13 +93,18 @@ describe('key-based signing (no log)', () => {
   it('refuses statements that are not in-toto Statement v1', async () => {
     const k = await keyFile('p256');
     await expect(
-      signStatement({ _type: 'https://in-toto.io/Statement/v0.1', subject: [], predicateType: 'x' }, { kind: 'key', keyPath: k.path }),
+      signStatement(
+        { _type: 'https://in-toto.io/Statement/v0.1', subject: [], predicateType: 'x' },
+        { kind: 'key', keyPath: k.path },
+      ),
     ).rejects.toMatchObject({ code: 'STATEMENT', exitCode: 2 });
   });
 
   it('a missing file is bad input', async () => {
     const k = await keyFile('p256');
-    await expect(signFile(path.join(dir, 'missing.zip'), { kind: 'key', keyPath: k.path })).rejects.toMatchObject({
+    await expect(
+      signFile(path.join(dir, 'missing.zip'), { kind: 'key', keyPath: k.path }),
+    ).rejects.toMatchObject({
       code: 'FILE_NOT_FOUND',
       exitCode: 2,
     });

@@ -23,7 +23,9 @@ describe('statements and names', () => {
   });
 
   it('refuses non-object predicates and non-URI predicate types', () => {
-    expect(() => statement([{ name: 'x', digest: { sha256: hex } }], 'https://x.test/p/v1', [])).toThrow(/JSON object/);
+    expect(() => statement([{ name: 'x', digest: { sha256: hex } }], 'https://x.test/p/v1', [])).toThrow(
+      /JSON object/,
+    );
     expect(() => checkPredicateType('provenance')).toThrow(/absolute URI/);
   });
 
@@ -32,7 +34,9 @@ describe('statements and names', () => {
     expect(predicateShortName('https://in-toto.io/attestation/vulns/v0.2')).toBe('vulns');
     expect(predicateShortName('https://slsa.dev/verification_summary/v1')).toBe('verification_summary');
     expect(predicateShortName('https://example.com')).toBe('example-com');
-    expect(attestationBundlePath('dist/fn.zip', 'https://slsa.dev/provenance/v1')).toBe('dist/fn.zip.provenance.sigstore.json');
+    expect(attestationBundlePath('dist/fn.zip', 'https://slsa.dev/provenance/v1')).toBe(
+      'dist/fn.zip.provenance.sigstore.json',
+    );
   });
 
   it('computes the DSSE v1 pre-authentication encoding', () => {
@@ -50,7 +54,9 @@ describe('statements and names', () => {
   });
 
   it('derives the referrer annotations from the bundle', () => {
-    const payload = Buffer.from(JSON.stringify({ predicateType: 'https://slsa.dev/provenance/v1' })).toString('base64');
+    const payload = Buffer.from(JSON.stringify({ predicateType: 'https://slsa.dev/provenance/v1' })).toString(
+      'base64',
+    );
     expect(bundleAnnotations({ dsseEnvelope: { payload } })).toEqual({
       'dev.sigstore.bundle.content': 'dsse-envelope',
       'dev.sigstore.bundle.predicateType': 'https://slsa.dev/provenance/v1',
@@ -72,7 +78,13 @@ describe('signing config', () => {
       { url: 'https://log2025.rekor.test', majorApiVersion: 2, validFor: { start: '2025-01-01T00:00:00Z' } },
       { url: 'https://future.rekor.test', majorApiVersion: 3, validFor: { start: '2025-06-01T00:00:00Z' } },
     ],
-    tsaUrls: [{ url: 'https://tsa.test/api/v1/timestamp', majorApiVersion: 1, validFor: { start: '2025-01-01T00:00:00Z' } }],
+    tsaUrls: [
+      {
+        url: 'https://tsa.test/api/v1/timestamp',
+        majorApiVersion: 1,
+        validFor: { start: '2025-01-01T00:00:00Z' },
+      },
+    ],
     rekorTlogConfig: { selector: 'ANY' },
     tsaConfig: { selector: 'ANY' },
   };
@@ -90,11 +102,16 @@ describe('signing config', () => {
       ...base,
       rekorTlogUrls: [
         base.rekorTlogUrls[0],
-        { ...base.rekorTlogUrls[1], validFor: { start: '2025-01-01T00:00:00Z', end: '2025-02-01T00:00:00Z' } },
+        {
+          ...base.rekorTlogUrls[1],
+          validFor: { start: '2025-01-01T00:00:00Z', end: '2025-02-01T00:00:00Z' },
+        },
       ],
     };
     expect(parseSigningConfig(ended, 'cfg').tlog).toEqual({ url: 'https://rekor.test', majorApiVersion: 1 });
     expect(() => parseSigningConfig({ ...base, mediaType: 'x' }, 'cfg')).toThrow(/mediaType/);
-    expect(() => parseSigningConfig({ ...base, tsaConfig: { selector: 'EXACT' } }, 'cfg')).toThrow(/selector/);
+    expect(() => parseSigningConfig({ ...base, tsaConfig: { selector: 'EXACT' } }, 'cfg')).toThrow(
+      /selector/,
+    );
   });
 });

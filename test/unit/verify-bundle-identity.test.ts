@@ -4,13 +4,24 @@ import { X509Certificate } from '@sigstore/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VouchError } from '../../src/errors.js';
 import { loadTrustedRoot, type TrustedRootJSON } from '../../src/trust/index.js';
-import { assertTrustStated, certificateIdentity, matchIdentity, verifyBundle, type ArtifactInput } from '../../src/verify/bundle.js';
+import {
+  assertTrustStated,
+  certificateIdentity,
+  matchIdentity,
+  verifyBundle,
+  type ArtifactInput,
+} from '../../src/verify/bundle.js';
 
 // sigstore-conformance vectors (../shared/corpora, see its README).
-const CASES = path.resolve(__dirname, '../../../shared/corpora/sigstore-conformance/test/assets/bundle-verify');
-const ID = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
+const CASES = path.resolve(
+  __dirname,
+  '../../../shared/corpora/sigstore-conformance/test/assets/bundle-verify',
+);
+const ID =
+  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
 const ISS = 'https://token.actions.githubusercontent.com';
-const load = (name: string) => JSON.parse(readFileSync(path.join(CASES, name, 'bundle.sigstore.json'), 'utf8')) as Record<string, unknown>;
+const load = (name: string) =>
+  JSON.parse(readFileSync(path.join(CASES, name, 'bundle.sigstore.json'), 'utf8')) as Record<string, unknown>;
 const artifact: ArtifactInput = { kind: 'file', path: path.join(CASES, 'a.txt') };
 
 let root: TrustedRootJSON;
@@ -19,7 +30,10 @@ beforeAll(async () => {
 });
 
 function leafOf(bundle: Record<string, unknown>): X509Certificate {
-  const vm = bundle.verificationMaterial as { certificate?: { rawBytes: string }; x509CertificateChain?: { certificates: { rawBytes: string }[] } };
+  const vm = bundle.verificationMaterial as {
+    certificate?: { rawBytes: string };
+    x509CertificateChain?: { certificates: { rawBytes: string }[] };
+  };
   const raw = vm.certificate?.rawBytes ?? vm.x509CertificateChain!.certificates[0]!.rawBytes;
   return X509Certificate.parse(Buffer.from(raw, 'base64'));
 }
@@ -37,7 +51,11 @@ describe('certificate identity', () => {
 });
 
 describe('matchIdentity', () => {
-  const id = { subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main', issuer: ISS, extensions: {} };
+  const id = {
+    subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
+    issuer: ISS,
+    extensions: {},
+  };
   it('compares exactly by default', () => {
     expect(matchIdentity(id, [{ subject: id.subject, issuer: ISS }]).ok).toBe(true);
     const r = matchIdentity(id, [{ subject: 'https://github.com/acme/app', issuer: ISS }]);
@@ -51,18 +69,29 @@ describe('matchIdentity', () => {
   it('anchors regexps at both ends', () => {
     expect(matchIdentity(id, [{ subjectRegexp: 'https://github\\.com/acme/.*', issuer: ISS }]).ok).toBe(true);
     expect(matchIdentity(id, [{ subjectRegexp: 'acme', issuer: ISS }]).ok).toBe(false);
-    expect(matchIdentity(id, [{ subjectRegexp: 'https://github\\.com/acme/app', issuer: ISS }]).ok).toBe(false);
-    expect(matchIdentity(id, [{ subjectRegexp: '.*', issuerRegexp: 'https://token\\.actions' }]).ok).toBe(false);
+    expect(matchIdentity(id, [{ subjectRegexp: 'https://github\\.com/acme/app', issuer: ISS }]).ok).toBe(
+      false,
+    );
+    expect(matchIdentity(id, [{ subjectRegexp: '.*', issuerRegexp: 'https://token\\.actions' }]).ok).toBe(
+      false,
+    );
     // alternation cannot escape the anchors
     expect(matchIdentity(id, [{ subjectRegexp: 'nope|acme', issuer: ISS }]).ok).toBe(false);
   });
   it('checks the issuer', () => {
     const r = matchIdentity(id, [{ subject: id.subject, issuer: 'https://accounts.google.com' }]);
     expect(r.ok).toBe(false);
-    expect(r.detail).toContain('certificate issuer "https://token.actions.githubusercontent.com" != expected "https://accounts.google.com"');
+    expect(r.detail).toContain(
+      'certificate issuer "https://token.actions.githubusercontent.com" != expected "https://accounts.google.com"',
+    );
   });
   it('accepts when any matcher matches, and an empty matcher matches nothing', () => {
-    expect(matchIdentity(id, [{ subject: 'x', issuer: ISS }, { subject: id.subject, issuer: ISS }]).ok).toBe(true);
+    expect(
+      matchIdentity(id, [
+        { subject: 'x', issuer: ISS },
+        { subject: id.subject, issuer: ISS },
+      ]).ok,
+    ).toBe(true);
     expect(matchIdentity(id, [{}]).ok).toBe(false);
     expect(matchIdentity(id, [{ issuer: ISS }]).ok).toBe(false);
     expect(matchIdentity(id, []).ok).toBe(false);
@@ -84,20 +113,34 @@ describe('assertTrustStated', () => {
     expect(code(() => assertTrustStated({ identities: [], keys: [] }))).toEqual([2, 'TRUST_NOT_STATED']);
   });
   it('refuses half an identity and invalid regexps', () => {
-    expect(code(() => assertTrustStated({ identities: [{ subject: ID }] }))).toEqual([2, 'IDENTITY_INCOMPLETE']);
-    expect(code(() => assertTrustStated({ identities: [{ issuer: ISS }] }))).toEqual([2, 'IDENTITY_INCOMPLETE']);
-    expect(code(() => assertTrustStated({ identities: [{ subjectRegexp: '(', issuer: ISS }] }))).toEqual([2, 'REGEXP_INVALID']);
+    expect(code(() => assertTrustStated({ identities: [{ subject: ID }] }))).toEqual([
+      2,
+      'IDENTITY_INCOMPLETE',
+    ]);
+    expect(code(() => assertTrustStated({ identities: [{ issuer: ISS }] }))).toEqual([
+      2,
+      'IDENTITY_INCOMPLETE',
+    ]);
+    expect(code(() => assertTrustStated({ identities: [{ subjectRegexp: '(', issuer: ISS }] }))).toEqual([
+      2,
+      'REGEXP_INVALID',
+    ]);
   });
   it('accepts a key or a complete identity', () => {
     expect(code(() => assertTrustStated({ keys: [{}] }))).toBeUndefined();
-    expect(code(() => assertTrustStated({ identities: [{ subject: ID, issuerRegexp: 'https://.*' }] }))).toBeUndefined();
+    expect(
+      code(() => assertTrustStated({ identities: [{ subject: ID, issuerRegexp: 'https://.*' }] })),
+    ).toBeUndefined();
   });
 });
 
 describe('keyless verification applies the identity', () => {
   const bundle = load('happy-path-v0.3');
   it('passes with the exact identity and reports the signer', async () => {
-    const r = await verifyBundle(bundle, artifact, { trustedRoot: root, identities: [{ subject: ID, issuer: ISS }] });
+    const r = await verifyBundle(bundle, artifact, {
+      trustedRoot: root,
+      identities: [{ subject: ID, issuer: ISS }],
+    });
     expect(r.report.ok).toBe(true);
     expect(r.signer).toMatchObject({ kind: 'certificate', subject: ID, issuer: ISS });
     expect(r.report.signer).toBe(ID);
@@ -114,20 +157,32 @@ describe('keyless verification applies the identity', () => {
     ]);
   });
   it('fails on another identity with a precise message', async () => {
-    const r = await verifyBundle(bundle, artifact, { trustedRoot: root, identities: [{ subject: 'https://github.com/acme/app', issuer: ISS }] });
+    const r = await verifyBundle(bundle, artifact, {
+      trustedRoot: root,
+      identities: [{ subject: 'https://github.com/acme/app', issuer: ISS }],
+    });
     expect(r.report.ok).toBe(false);
     expect(r.report.error).toBe(`certificate identity "${ID}" != expected "https://github.com/acme/app"`);
     expect(r.signer).toBeUndefined();
   });
   it('fails on an unanchored prefix regexp and on another issuer', async () => {
-    const prefix = await verifyBundle(bundle, artifact, { trustedRoot: root, identities: [{ subjectRegexp: 'https://github\\.com/sigstore-conformance', issuer: ISS }] });
+    const prefix = await verifyBundle(bundle, artifact, {
+      trustedRoot: root,
+      identities: [{ subjectRegexp: 'https://github\\.com/sigstore-conformance', issuer: ISS }],
+    });
     expect(prefix.report.ok).toBe(false);
-    const issuer = await verifyBundle(bundle, artifact, { trustedRoot: root, identities: [{ subject: ID, issuer: 'https://accounts.google.com' }] });
+    const issuer = await verifyBundle(bundle, artifact, {
+      trustedRoot: root,
+      identities: [{ subject: ID, issuer: 'https://accounts.google.com' }],
+    });
     expect(issuer.report.ok).toBe(false);
   });
   it('refuses a keyless bundle when only keys are trusted', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
-    const r = await verifyBundle(bundle, artifact, { trustedRoot: root, keys: [{ key: generateKeyPairSync('ed25519').publicKey }] });
+    const r = await verifyBundle(bundle, artifact, {
+      trustedRoot: root,
+      keys: [{ key: generateKeyPairSync('ed25519').publicKey }],
+    });
     expect(r.report.error).toBe('no trusted identity stated for a keyless bundle');
   });
 });

@@ -6,7 +6,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { VouchError } from '../../src/errors.js';
 import { loadTrustedRoot, type TrustedRootJSON } from '../../src/trust/index.js';
 import { parseBundle, verifyBundle, type ArtifactInput, type TrustOptions } from '../../src/verify/bundle.js';
-import { clone, dsseBundle, makeKey, messageBundle, sha256hex, statementFor } from './verify-bundle-fixtures.js';
+import {
+  clone,
+  dsseBundle,
+  makeKey,
+  messageBundle,
+  sha256hex,
+  statementFor,
+} from './verify-bundle-fixtures.js';
 
 let root: TrustedRootJSON;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vouch-vb-'));
@@ -57,7 +64,11 @@ describe('DSSE, key-based', () => {
   });
 
   it('refuses another digest', async () => {
-    const r = await verifyBundle(bundle, { kind: 'digest', algorithm: 'sha256', hex: sha256hex(other) }, trustWith(key));
+    const r = await verifyBundle(
+      bundle,
+      { kind: 'digest', algorithm: 'sha256', hex: sha256hex(other) },
+      trustWith(key),
+    );
     expect(failing(r)).toBe('subject-digest');
   });
 
@@ -65,7 +76,9 @@ describe('DSSE, key-based', () => {
     const sha512 = createHash('sha512').update(data).digest('hex');
     const b = dsseBundle(key, statementFor([{ name: 'pkg.tgz', digest: { sha512 } }]));
     expect((await verifyBundle(b, { kind: 'file', path: file }, trustWith(key))).report.ok).toBe(true);
-    expect((await verifyBundle(b, { kind: 'digest', algorithm: 'sha512', hex: sha512 }, trustWith(key))).report.ok).toBe(true);
+    expect(
+      (await verifyBundle(b, { kind: 'digest', algorithm: 'sha512', hex: sha512 }, trustWith(key))).report.ok,
+    ).toBe(true);
     expect((await verifyBundle(b, { kind: 'file', path: otherFile }, trustWith(key))).report.ok).toBe(false);
   });
 
@@ -96,10 +109,15 @@ describe('DSSE, key-based', () => {
   });
 
   it('requires an in-toto statement with subjects', async () => {
-    const wrongType = dsseBundle(key, { ...statementFor([{ name: 'fn.zip', data }]), _type: 'https://example.com/Statement' });
+    const wrongType = dsseBundle(key, {
+      ...statementFor([{ name: 'fn.zip', data }]),
+      _type: 'https://example.com/Statement',
+    });
     expect(failing(await verifyBundle(wrongType, { kind: 'bytes', data }, trustWith(key)))).toBe('statement');
     const noSubjects = dsseBundle(key, { ...statementFor([{ name: 'fn.zip', data }]), subject: [] });
-    expect(failing(await verifyBundle(noSubjects, { kind: 'bytes', data }, trustWith(key)))).toBe('statement');
+    expect(failing(await verifyBundle(noSubjects, { kind: 'bytes', data }, trustWith(key)))).toBe(
+      'statement',
+    );
     const notJson = dsseBundle(key, 'not json');
     expect(failing(await verifyBundle(notJson, { kind: 'bytes', data }, trustWith(key)))).toBe('statement');
   });
@@ -116,7 +134,11 @@ describe('DSSE, key-based', () => {
     for (const kind of ['ed25519', 'p384', 'rsa'] as const) {
       const k = makeKey(kind);
       const b = dsseBundle(k, statementFor([{ name: 'fn.zip', data }]));
-      const r = await verifyBundle(b, { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) }, trustWith(k));
+      const r = await verifyBundle(
+        b,
+        { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) },
+        trustWith(k),
+      );
       expect(r.report.ok, kind).toBe(true);
     }
   });
@@ -130,7 +152,10 @@ describe('DSSE, key-based', () => {
   });
 
   it('honours a trusted key validity window (needs a verified time)', async () => {
-    const t: TrustOptions = { trustedRoot: root, keys: [{ id: 'npm', key: key.publicKey, validFor: { start: new Date(0) } }] };
+    const t: TrustOptions = {
+      trustedRoot: root,
+      keys: [{ id: 'npm', key: key.publicKey, validFor: { start: new Date(0) } }],
+    };
     const r = await verifyBundle(bundle, { kind: 'bytes', data }, t);
     expect(failing(r)).toBe('key');
   });
@@ -163,12 +188,19 @@ describe('message signatures, key-based', () => {
     // What @sigstore/verify alone accepts without a log entry (NOTES.md).
     const swapped = clone(bundle) as { messageSignature: { messageDigest: { digest: string } } };
     swapped.messageSignature.messageDigest.digest = createHash('sha256').update(other).digest('base64');
-    for (const artifact of [{ kind: 'file', path: otherFile }, { kind: 'bytes', data: other }] as ArtifactInput[]) {
+    for (const artifact of [
+      { kind: 'file', path: otherFile },
+      { kind: 'bytes', data: other },
+    ] as ArtifactInput[]) {
       const r = await verifyBundle(swapped, artifact, trustWith(key));
       expect(r.report.ok).toBe(false);
       expect(failing(r)).toBe('signature');
     }
-    const r = await verifyBundle(swapped, { kind: 'digest', algorithm: 'sha256', hex: sha256hex(other) }, trustWith(key));
+    const r = await verifyBundle(
+      swapped,
+      { kind: 'digest', algorithm: 'sha256', hex: sha256hex(other) },
+      trustWith(key),
+    );
     expect(r.report.ok).toBe(false);
   });
 
@@ -193,9 +225,17 @@ describe('message signatures, key-based', () => {
     for (const kind of ['p384', 'rsa'] as const) {
       const k = makeKey(kind);
       const b = messageBundle(k, data);
-      const r = await verifyBundle(b, { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) }, trustWith(k));
+      const r = await verifyBundle(
+        b,
+        { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) },
+        trustWith(k),
+      );
       expect(r.report.ok, kind).toBe(true);
-      const bad = await verifyBundle(b, { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) }, trustWith(makeKey(kind)));
+      const bad = await verifyBundle(
+        b,
+        { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) },
+        trustWith(makeKey(kind)),
+      );
       expect(bad.report.ok, kind).toBe(false);
     }
   });
@@ -203,7 +243,11 @@ describe('message signatures, key-based', () => {
   it('fails closed for Ed25519 from a digest, verifies it from the file', async () => {
     const k = makeKey('ed25519');
     const b = messageBundle(k, data);
-    const d = await verifyBundle(b, { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) }, trustWith(k));
+    const d = await verifyBundle(
+      b,
+      { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) },
+      trustWith(k),
+    );
     expect(d.report.ok).toBe(false);
     expect(d.report.error).toContain('cannot be verified from a digest');
     expect((await verifyBundle(b, { kind: 'file', path: file }, trustWith(k))).report.ok).toBe(true);
@@ -212,16 +256,26 @@ describe('message signatures, key-based', () => {
   it('accepts a high-S ECDSA signature in digest form as OpenSSL does', async () => {
     // noble rejects high-S by default; Sigstore signers do not normalise S.
     const b = clone(bundle) as { messageSignature: { signature: string } };
-    b.messageSignature.signature = flipS(Buffer.from(b.messageSignature.signature, 'base64')).toString('base64');
+    b.messageSignature.signature = flipS(Buffer.from(b.messageSignature.signature, 'base64')).toString(
+      'base64',
+    );
     const viaFile = await verifyBundle(b, { kind: 'bytes', data }, trustWith(key));
-    const viaDigest = await verifyBundle(b, { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) }, trustWith(key));
+    const viaDigest = await verifyBundle(
+      b,
+      { kind: 'digest', algorithm: 'sha256', hex: sha256hex(data) },
+      trustWith(key),
+    );
     expect(viaFile.report.ok).toBe(true);
     expect(viaDigest.report.ok).toBe(true);
   });
 
   it('refuses a digest of another algorithm than the bundle signs', async () => {
     const sha512 = createHash('sha512').update(data).digest('hex');
-    const r = await verifyBundle(bundle, { kind: 'digest', algorithm: 'sha512', hex: sha512 }, trustWith(key));
+    const r = await verifyBundle(
+      bundle,
+      { kind: 'digest', algorithm: 'sha512', hex: sha512 },
+      trustWith(key),
+    );
     expect(failing(r)).toBe('message-digest');
   });
 });
@@ -243,8 +297,21 @@ describe('malformed input is reported, never thrown', () => {
     ['a string', 'bundle'],
     ['no mediaType', {}],
     ['an unknown mediaType', { mediaType: 'application/vnd.dev.sigstore.bundle+json;version=99.9' }],
-    ['no content', { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: { publicKey: { hint: 'x' }, tlogEntries: [] } }],
-    ['a wrong-typed field', { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: 7, dsseEnvelope: 'x' }],
+    [
+      'no content',
+      {
+        mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        verificationMaterial: { publicKey: { hint: 'x' }, tlogEntries: [] },
+      },
+    ],
+    [
+      'a wrong-typed field',
+      {
+        mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        verificationMaterial: 7,
+        dsseEnvelope: 'x',
+      },
+    ],
   ])('%s', async (_name, bundle) => {
     const r = await verifyBundle(bundle, { kind: 'bytes', data }, trustWith(key));
     expect(r.report.ok).toBe(false);
@@ -261,7 +328,9 @@ describe('malformed input is reported, never thrown', () => {
 
   it('throws for an unreadable artifact file (I/O, not a verdict)', async () => {
     const bundle = messageBundle(key, data);
-    await expect(verifyBundle(bundle, { kind: 'file', path: path.join(dir, 'missing') }, trustWith(key))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(
+      verifyBundle(bundle, { kind: 'file', path: path.join(dir, 'missing') }, trustWith(key)),
+    ).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

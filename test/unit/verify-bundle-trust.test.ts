@@ -15,9 +15,13 @@ import { verifyBundle, type ArtifactInput } from '../../src/verify/bundle.js';
 import { trustOptions, identityFromFlags } from '../../cli/flags/trust.js';
 
 const CORPORA = path.resolve(__dirname, '../../../shared/corpora');
-const PROD = path.join(CORPORA, 'sigstore-python/sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json');
+const PROD = path.join(
+  CORPORA,
+  'sigstore-python/sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json',
+);
 const CASES = path.join(CORPORA, 'sigstore-conformance/test/assets/bundle-verify');
-const ID = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
+const ID =
+  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
 const ISS = 'https://token.actions.githubusercontent.com';
 const identities = [{ subject: ID, issuer: ISS }];
 const artifact: ArtifactInput = { kind: 'file', path: path.join(CASES, 'a.txt') };
@@ -54,21 +58,35 @@ describe('loadTrustedRoot', () => {
     }
   });
   it('reads a file and refuses unreadable or invalid ones with exit 2', async () => {
-    const gh = await loadTrustedRoot({ file: path.join(CORPORA, 'sigstore-rust/crates/sigstore-trust-root/src/trusted_root_github.json') });
+    const gh = await loadTrustedRoot({
+      file: path.join(CORPORA, 'sigstore-rust/crates/sigstore-trust-root/src/trusted_root_github.json'),
+    });
     expect(gh.tlogs ?? []).toHaveLength(0);
     expect((await rejects(loadTrustedRoot({ file: path.join(dir, 'missing.json') }))).exitCode).toBe(2);
     writeFileSync(path.join(dir, 'bad.json'), '{"tlogs":');
     expect((await rejects(loadTrustedRoot({ file: path.join(dir, 'bad.json') }))).exitCode).toBe(2);
     writeFileSync(path.join(dir, 'empty.json'), '{}');
-    expect((await rejects(loadTrustedRoot({ file: path.join(dir, 'empty.json') }))).message).toContain('no certificate authorities');
+    expect((await rejects(loadTrustedRoot({ file: path.join(dir, 'empty.json') }))).message).toContain(
+      'no certificate authorities',
+    );
   });
   it('refuses a transparency log without validFor.start (never "valid since forever")', async () => {
-    const e = await rejects(loadTrustedRoot({ file: path.join(CASES, 'trust-root-tlog-missing-validity-start_fail/trusted_root.json') }));
+    const e = await rejects(
+      loadTrustedRoot({
+        file: path.join(CASES, 'trust-root-tlog-missing-validity-start_fail/trusted_root.json'),
+      }),
+    );
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain('tlogs[1].publicKey.validFor.start missing');
   });
   it('accepts an explicit null end (open interval)', () => {
-    expect(trustedRootProblems(JSON.parse(readFileSync(path.join(CASES, 'trust-root-tlog-validity-end-inclusive/trusted_root.json'), 'utf8')))).toEqual([]);
+    expect(
+      trustedRootProblems(
+        JSON.parse(
+          readFileSync(path.join(CASES, 'trust-root-tlog-validity-end-inclusive/trusted_root.json'), 'utf8'),
+        ),
+      ),
+    ).toEqual([]);
   });
   it('lists every authority kind that lacks a start', () => {
     const r = structuredClone(root) as TrustedRootJSON;
@@ -84,7 +102,9 @@ describe('loadTrustedRoot', () => {
 });
 
 describe('verifyBundle and the trusted root', () => {
-  const bundle = JSON.parse(readFileSync(path.join(CASES, 'happy-path-v0.3/bundle.sigstore.json'), 'utf8')) as unknown;
+  const bundle = JSON.parse(
+    readFileSync(path.join(CASES, 'happy-path-v0.3/bundle.sigstore.json'), 'utf8'),
+  ) as unknown;
   it('fails a root that lacks a validity start even when built in code', async () => {
     const r = structuredClone(root) as TrustedRootJSON;
     delete r.tlogs![0]!.publicKey!.validFor!.start;
@@ -107,11 +127,16 @@ describe('verifyBundle and the trusted root', () => {
     expect(out.report.ok).toBe(false);
     expect(out.report.checks.at(-1)?.name).toBe('timestamps');
   });
-  it('requires a log entry when the root has logs', async () => {
-    const noLog = structuredClone(bundle) as { verificationMaterial: { tlogEntries: unknown[] } };
-    noLog.verificationMaterial.tlogEntries = [];
-    const out = await verifyBundle(noLog, artifact, { trustedRoot: root, identities });
-    expect(out.report.ok).toBe(false);
+  it('requires a log entry when the root has logs, even with a verified TSA timestamp', async () => {
+    const c = path.join(CASES, 'rekor2-happy-path');
+    const trustedRoot = await loadTrustedRoot({ file: path.join(c, 'trusted_root.json') });
+    const b = JSON.parse(readFileSync(path.join(c, 'bundle.sigstore.json'), 'utf8')) as {
+      verificationMaterial: { tlogEntries: unknown[] };
+    };
+    expect((await verifyBundle(b, artifact, { trustedRoot, identities })).report.ok).toBe(true);
+    b.verificationMaterial.tlogEntries = [];
+    const out = await verifyBundle(b, artifact, { trustedRoot, identities });
+    expect(out.report.error).toBe('expected entries from 1 transparency log(s), got 0');
   });
 });
 
@@ -128,7 +153,9 @@ describe('public keys and trust flags', () => {
     const e = await rejects(loadPublicKey(priv));
     expect(e.exitCode).toBe(2);
     expect(e.message).not.toContain('PRIVATE KEY-----\n');
-    expect((await rejects(loadPublicKey(path.join(CASES, 'managed-key-wrong-key_fail/key.pub')))).exitCode).toBe(2);
+    expect(
+      (await rejects(loadPublicKey(path.join(CASES, 'managed-key-wrong-key_fail/key.pub')))).exitCode,
+    ).toBe(2);
     expect((await rejects(loadPublicKey(path.join(dir, 'nope.pub')))).exitCode).toBe(2);
   });
   it('builds TrustOptions from flags', async () => {
@@ -136,7 +163,11 @@ describe('public keys and trust flags', () => {
     expect(t.keys?.[0]?.id).toBe(pub);
     expect(t.requireTlog).toBe(true);
     expect(t.identities).toBeUndefined();
-    const k = await trustOptions({ 'certificate-identity-regexp': 'https://github\\.com/acme/.*', 'certificate-oidc-issuer': ISS, offline: true });
+    const k = await trustOptions({
+      'certificate-identity-regexp': 'https://github\\.com/acme/.*',
+      'certificate-oidc-issuer': ISS,
+      offline: true,
+    });
     expect(k.identities).toEqual([{ subjectRegexp: 'https://github\\.com/acme/.*', issuer: ISS }]);
   });
   it('refuses half an identity in flags (exit 2)', () => {

@@ -1,0 +1,198 @@
+// Driven by bench/verify (see there). Keyless bundles are real-world ones from the offline corpora
+// (slsa-verifier + gh attestation, production root): their Fulcio chains, SCTs and Rekor entries
+// are what keyless verification costs. Keyed bundles are signed here with a fresh P-256 key.
+import { spawnSync } from 'node:child_process';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CORPORA = path.resolve(ROOT, '../shared/corpora');
+const { verifyBundle } = await import(path.join(ROOT, 'dist/src/verify/bundle.js'));
+const { verifyBundles } = await import(path.join(ROOT, 'dist/src/verify/pool.js'));
+const { loadTrustedRoot } = await import(path.join(ROOT, 'dist/src/trust/index.js'));
+const sv = await import('@sigstore/verify');
+const sb = await import('@sigstore/bundle');
+const specs = await import('@sigstore/protobuf-specs');
+const core = await import('@sigstore/core');
+
+const N_KEYLESS = Number(process.env.BENCH_VERIFY_KEYLESS ?? 200);
+const N_KEYED = Number(process.env.BENCH_VERIFY_KEYED ?? 1000);
+const root = await loadTrustedRoot({ offline: true });
+const now = () => performance.now();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// ---- (a) keyless -------------------------------------------------------------------------
+function keylessCorpus() {
+  const out = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir)) {
+      const p = path.join(dir, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/\.(intoto\.jsonl|build\.slsa|intoto\.build\.slsa|intoto\.sigstore)$/.test(e) && !/wrong-signer/.test(e)) {
+        for (const line of readFileSync(p, 'utf8').split('\n').filter((l) => l.trim())) {
+          const b = JSON.parse(line);
+          if (!b.mediaType || !b.dsseEnvelope) continue;
+          const st = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString());
+          out.push({ json: b, hex: st.subject[0].digest.sha256, source: path.relative(CORPORA, p) });
+        }
+      }
+    }
+  };
+  walk(path.join(CORPORA, 'slsa-verifier/cli/slsa-verifier/testdata'));
+  return out;
+}
+const corpus = keylessCorpus();
+const ident = [{ subjectRegexp: 'https://github\\.com/.+', issuer: 'https://token.actions.githubusercontent.com' }];
+const keylessItems = Array.from({ length: N_KEYLESS }, (_, i) => corpus[i % corpus.length]);
+
+// Raw peer: @sigstore/verify on one core, the thresholds vouch uses for this root.
+const rawVerifier = new sv.Verifier(sv.toTrustMaterial(specs.TrustedRoot.fromJSON(root)), { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 });
+const rawKeyless = () => {
+  let ok = 0;
+  for (const it of keylessItems) {
+    try {
+      rawVerifier.verify(sv.toSignedEntity(sb.bundleFromJSON(it.json)));
+      ok++;
+    } catch {
+      /* counted below */
+    }
+  }
+  return ok;
+};
+rawKeyless(); // warm (JIT, module state) so the peer is measured at its best
+let t = now();
+const rawOk = rawKeyless();
+const rawKeylessMs = now() - t;
+
+const trust = { trustedRoot: root, identities: ident };
+t = now();
+const ours = await verifyBundles(
+  keylessItems.map((it) => ({ bundle: it.json, artifact: { kind: 'digest', algorithm: 'sha256', hex: it.hex }, source: it.source })),
+  trust,
+  {},
+);
+const oursKeylessMs = now() - t;
+const oursOk = ours.filter((r) => r.report.ok).length;
+if (oursOk !== N_KEYLESS || rawOk !== N_KEYLESS) {
+  console.error(`bench/verify: keyless results differ: vouch ${oursOk}/${N_KEYLESS}, raw ${rawOk}/${N_KEYLESS}`);
+  console.error(ours.find((r) => !r.report.ok)?.report.error);
+  process.exit(1);
+}
+const keylessRatio = rawKeylessMs / oursKeylessMs;
+
+// ---- (b) keyed ---------------------------------------------------------------------------
+const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const keyedItems = Array.from({ length: N_KEYED }, (_, i) => {
+  const data = Buffer.from(`artifact ${i}`);
+  const hex = createHash('sha256').update(data).digest('hex');
+  const payload = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: `a${i}`, digest: { sha256: hex } }], predicateType: 'https://slsa.dev/provenance/v1', predicate: { n: i } }));
+  const signature = sign('sha256', core.dsse.preAuthEncoding('application/vnd.in-toto+json', payload), privateKey);
+  const json = sb.bundleToJSON(sb.toDSSEBundle({ artifact: payload, artifactType: 'application/vnd.in-toto+json', signature, keyHint: 'bench' }));
+  const bytes = Buffer.from(JSON.stringify(json));
+  return { json, bytes, hex };
+});
+const rawKeyedVerifier = new sv.Verifier(sv.toTrustMaterial(specs.TrustedRoot.fromJSON(root), () => ({ publicKey, validFor: () => true })), {
+  tlogThreshold: 0,
+  ctlogThreshold: 0,
+  timestampThreshold: 0,
+});
+const rawKeyed = () => {
+  let ok = 0;
+  for (const it of keyedItems) {
+    try {
+      rawKeyedVerifier.verify(sv.toSignedEntity(sb.bundleFromJSON(it.json)));
+      ok++;
+    } catch {
+      /* counted */
+    }
+  }
+  return ok;
+};
+const keyTrust = { trustedRoot: root, keys: [{ id: 'bench', key: publicKey }] };
+const oursKeyed = async () => {
+  let ok = 0;
+  for (const it of keyedItems) {
+    const r = await verifyBundle(it.json, { kind: 'digest', algorithm: 'sha256', hex: it.hex }, keyTrust, { bytes: it.bytes });
+    if (r.report.ok) ok++;
+  }
+  return ok;
+};
+rawKeyed();
+await oursKeyed();
+const rk = [];
+const ok2 = [];
+let keyedOk = 0;
+for (let i = 0; i < 3; i++) {
+  t = now();
+  rawKeyed();
+  rk.push(now() - t);
+  t = now();
+  keyedOk = await oursKeyed();
+  ok2.push(now() - t);
+}
+if (keyedOk !== N_KEYED) {
+  console.error(`bench/verify: keyed ${keyedOk}/${N_KEYED} verified`);
+  process.exit(1);
+}
+const rawKeyedMs = Math.min(...rk);
+const oursKeyedMs = Math.min(...ok2);
+const keyedOverhead = oursKeyedMs / rawKeyedMs - 1;
+
+// ---- (c) whole process -------------------------------------------------------------------
+const work = mkdtempSync(path.join(os.tmpdir(), 'vouch-bench-verify-'));
+const node = path.join(ROOT, 'node_modules/.bin/node');
+const vouch = (args) => spawnSync(node, [path.join(ROOT, 'bin/run.js'), ...args], { encoding: 'utf8', cwd: work });
+let verifyMs;
+let helpMs;
+let cliNote = '';
+try {
+  writeFileSync(path.join(work, 'fn.zip'), Buffer.alloc(300_000, 7));
+  const g = vouch(['keys', 'generate', '--out-dir', path.join(work, 'k'), '--no-password']);
+  const s = g.status === 0 ? vouch(['sign', 'function', path.join(work, 'fn.zip'), '--key', path.join(work, 'k/vouch.key')]) : g;
+  if (s.status !== 0 || !existsSync(path.join(work, 'fn.zip.sigstore.json'))) cliNote = `vouch keys generate/sign function failed: ${(s.stderr || '').trim().split('\n').pop()}`;
+  else {
+    const runs = [];
+    for (let i = 0; i < 11; i++) {
+      t = now();
+      const r = vouch(['verify', 'function', path.join(work, 'fn.zip'), '--key', path.join(work, 'k/vouch.pub')]);
+      const ms = now() - t;
+      if (r.status !== 0) {
+        cliNote = `vouch verify function exited ${r.status}: ${(r.stderr || '').trim().split('\n').pop()}`;
+        break;
+      }
+      if (i > 0) runs.push(ms);
+    }
+    if (!cliNote) verifyMs = median(runs);
+  }
+  const hr = [];
+  for (let i = 0; i < 11; i++) {
+    t = now();
+    vouch(['--help']);
+    if (i > 0) hr.push(now() - t);
+  }
+  helpMs = median(hr);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+// ---- report ------------------------------------------------------------------------------
+const f1 = (x) => x.toFixed(1);
+const f2 = (x) => x.toFixed(2);
+const lines = [
+  `## verify — ${new Date().toISOString().slice(0, 16)}Z`,
+  '',
+  `Node ${process.version}, ${os.availableParallelism()} cores. Keyless: ${N_KEYLESS} real slsa-verifier provenance bundles (${corpus.length} distinct, production root, Fulcio chain + SCT + Rekor SET/proof); keyed: ${N_KEYED} P-256 DSSE bundles without a log.`,
+  '',
+  '| measurement | vouch | peer (raw @sigstore/verify loop, 1 core) | ratio | target |',
+  '|---|---|---|---|---|',
+  `| (a) ${N_KEYLESS} keyless bundles, one \`verifyBundles\` call (worker_threads, incl. start-up) | ${f1(oursKeylessMs)} ms | ${f1(rawKeylessMs)} ms | **${f2(keylessRatio)}×** faster | ≥ 1.6× |`,
+  `| (b) ${N_KEYED} keyed bundles, \`verifyBundle\` each (subject + digest binding added) | ${f1(oursKeyedMs)} ms | ${f1(rawKeyedMs)} ms | **${(keyedOverhead * 100).toFixed(0)}%** overhead | ≤ 20% |`,
+  `| (c) \`vouch verify function --key\`, one keyed bundle, whole process, median of 10 | ${verifyMs === undefined ? `n/a (${cliNote})` : `**${f1(verifyMs)} ms**`} | — | — | ≤ 350 ms |`,
+  `| (c) \`vouch --help\`, whole process, median of 10 | **${f1(helpMs)} ms** | — | — | ≤ 250 ms |`,
+  '',
+];
+process.stdout.write(lines.join('\n') + '\n');
+appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), '\n' + lines.join('\n'));
