@@ -3,10 +3,20 @@
 // are what keyless verification costs. Keyed bundles are signed here with a fresh P-256 key.
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CORPORA = path.resolve(ROOT, '../shared/corpora');
@@ -31,8 +41,13 @@ function keylessCorpus() {
     for (const e of readdirSync(dir)) {
       const p = path.join(dir, e);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(intoto\.jsonl|build\.slsa|intoto\.build\.slsa|intoto\.sigstore)$/.test(e) && !/wrong-signer/.test(e)) {
-        for (const line of readFileSync(p, 'utf8').split('\n').filter((l) => l.trim())) {
+      else if (
+        /\.(intoto\.jsonl|build\.slsa|intoto\.build\.slsa|intoto\.sigstore)$/.test(e) &&
+        !/wrong-signer/.test(e)
+      ) {
+        for (const line of readFileSync(p, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim())) {
           const b = JSON.parse(line);
           if (!b.mediaType || !b.dsseEnvelope) continue;
           const st = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString());
@@ -45,11 +60,17 @@ function keylessCorpus() {
   return out;
 }
 const corpus = keylessCorpus();
-const ident = [{ subjectRegexp: 'https://github\\.com/.+', issuer: 'https://token.actions.githubusercontent.com' }];
+const ident = [
+  { subjectRegexp: 'https://github\\.com/.+', issuer: 'https://token.actions.githubusercontent.com' },
+];
 const keylessItems = Array.from({ length: N_KEYLESS }, (_, i) => corpus[i % corpus.length]);
 
 // Raw peer: @sigstore/verify on one core, the thresholds vouch uses for this root.
-const rawVerifier = new sv.Verifier(sv.toTrustMaterial(specs.TrustedRoot.fromJSON(root)), { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 });
+const rawVerifier = new sv.Verifier(sv.toTrustMaterial(specs.TrustedRoot.fromJSON(root)), {
+  tlogThreshold: 1,
+  ctlogThreshold: 1,
+  timestampThreshold: 1,
+});
 const rawKeyless = () => {
   let ok = 0;
   for (const it of keylessItems) {
@@ -63,21 +84,34 @@ const rawKeyless = () => {
   return ok;
 };
 rawKeyless(); // warm (JIT, module state) so the peer is measured at its best
-let t = now();
-const rawOk = rawKeyless();
-const rawKeylessMs = now() - t;
-
 const trust = { trustedRoot: root, identities: ident };
-t = now();
-const ours = await verifyBundles(
-  keylessItems.map((it) => ({ bundle: it.json, artifact: { kind: 'digest', algorithm: 'sha256', hex: it.hex }, source: it.source })),
-  trust,
-  {},
-);
-const oursKeylessMs = now() - t;
-const oursOk = ours.filter((r) => r.report.ok).length;
+const keylessWork = keylessItems.map((it) => ({
+  bundle: it.json,
+  artifact: { kind: 'digest', algorithm: 'sha256', hex: it.hex },
+  source: it.source,
+}));
+// Alternate peer and vouch, best of REPS each: load from other processes hits both alike.
+const REPS = Number(process.env.BENCH_VERIFY_REPS ?? 2);
+const rawRuns = [];
+const ourRuns = [];
+let rawOk = 0;
+let oursOk = 0;
+let ours = [];
+for (let i = 0; i < REPS; i++) {
+  let t0 = now();
+  rawOk = rawKeyless();
+  rawRuns.push(now() - t0);
+  t0 = now();
+  ours = await verifyBundles(keylessWork, trust, {});
+  ourRuns.push(now() - t0);
+  oursOk = ours.filter((r) => r.report.ok).length;
+}
+const rawKeylessMs = Math.min(...rawRuns);
+const oursKeylessMs = Math.min(...ourRuns);
 if (oursOk !== N_KEYLESS || rawOk !== N_KEYLESS) {
-  console.error(`bench/verify: keyless results differ: vouch ${oursOk}/${N_KEYLESS}, raw ${rawOk}/${N_KEYLESS}`);
+  console.error(
+    `bench/verify: keyless results differ: vouch ${oursOk}/${N_KEYLESS}, raw ${rawOk}/${N_KEYLESS}`,
+  );
   console.error(ours.find((r) => !r.report.ok)?.report.error);
   process.exit(1);
 }
@@ -88,17 +122,38 @@ const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime
 const keyedItems = Array.from({ length: N_KEYED }, (_, i) => {
   const data = Buffer.from(`artifact ${i}`);
   const hex = createHash('sha256').update(data).digest('hex');
-  const payload = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: `a${i}`, digest: { sha256: hex } }], predicateType: 'https://slsa.dev/provenance/v1', predicate: { n: i } }));
-  const signature = sign('sha256', core.dsse.preAuthEncoding('application/vnd.in-toto+json', payload), privateKey);
-  const json = sb.bundleToJSON(sb.toDSSEBundle({ artifact: payload, artifactType: 'application/vnd.in-toto+json', signature, keyHint: 'bench' }));
+  const payload = Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: `a${i}`, digest: { sha256: hex } }],
+      predicateType: 'https://slsa.dev/provenance/v1',
+      predicate: { n: i },
+    }),
+  );
+  const signature = sign(
+    'sha256',
+    core.dsse.preAuthEncoding('application/vnd.in-toto+json', payload),
+    privateKey,
+  );
+  const json = sb.bundleToJSON(
+    sb.toDSSEBundle({
+      artifact: payload,
+      artifactType: 'application/vnd.in-toto+json',
+      signature,
+      keyHint: 'bench',
+    }),
+  );
   const bytes = Buffer.from(JSON.stringify(json));
   return { json, bytes, hex };
 });
-const rawKeyedVerifier = new sv.Verifier(sv.toTrustMaterial(specs.TrustedRoot.fromJSON(root), () => ({ publicKey, validFor: () => true })), {
-  tlogThreshold: 0,
-  ctlogThreshold: 0,
-  timestampThreshold: 0,
-});
+const rawKeyedVerifier = new sv.Verifier(
+  sv.toTrustMaterial(specs.TrustedRoot.fromJSON(root), () => ({ publicKey, validFor: () => true })),
+  {
+    tlogThreshold: 0,
+    ctlogThreshold: 0,
+    timestampThreshold: 0,
+  },
+);
 const rawKeyed = () => {
   let ok = 0;
   for (const it of keyedItems) {
@@ -115,13 +170,16 @@ const keyTrust = { trustedRoot: root, keys: [{ id: 'bench', key: publicKey }] };
 const oursKeyed = async () => {
   let ok = 0;
   for (const it of keyedItems) {
-    const r = await verifyBundle(it.json, { kind: 'digest', algorithm: 'sha256', hex: it.hex }, keyTrust, { bytes: it.bytes });
+    const r = await verifyBundle(it.json, { kind: 'digest', algorithm: 'sha256', hex: it.hex }, keyTrust, {
+      bytes: it.bytes,
+    });
     if (r.report.ok) ok++;
   }
   return ok;
 };
 rawKeyed();
 await oursKeyed();
+let t;
 const rk = [];
 const ok2 = [];
 let keyedOk = 0;
@@ -144,20 +202,31 @@ const keyedOverhead = oursKeyedMs / rawKeyedMs - 1;
 // ---- (c) whole process -------------------------------------------------------------------
 const work = mkdtempSync(path.join(os.tmpdir(), 'vouch-bench-verify-'));
 const node = path.join(ROOT, 'node_modules/.bin/node');
-const vouch = (args) => spawnSync(node, [path.join(ROOT, 'bin/run.js'), ...args], { encoding: 'utf8', cwd: work });
+const vouch = (args) =>
+  spawnSync(node, [path.join(ROOT, 'bin/run.js'), ...args], { encoding: 'utf8', cwd: work });
 let verifyMs;
 let helpMs;
 let cliNote = '';
 try {
   writeFileSync(path.join(work, 'fn.zip'), Buffer.alloc(300_000, 7));
   const g = vouch(['keys', 'generate', '--out-dir', path.join(work, 'k'), '--no-password']);
-  const s = g.status === 0 ? vouch(['sign', 'function', path.join(work, 'fn.zip'), '--key', path.join(work, 'k/vouch.key')]) : g;
-  if (s.status !== 0 || !existsSync(path.join(work, 'fn.zip.sigstore.json'))) cliNote = `vouch keys generate/sign function failed: ${(s.stderr || '').trim().split('\n').pop()}`;
+  const s =
+    g.status === 0
+      ? vouch(['sign', 'function', path.join(work, 'fn.zip'), '--key', path.join(work, 'k/vouch.key')])
+      : g;
+  if (s.status !== 0 || !existsSync(path.join(work, 'fn.zip.sigstore.json')))
+    cliNote = `vouch keys generate/sign function failed: ${(s.stderr || '').trim().split('\n').pop()}`;
   else {
     const runs = [];
     for (let i = 0; i < 11; i++) {
       t = now();
-      const r = vouch(['verify', 'function', path.join(work, 'fn.zip'), '--key', path.join(work, 'k/vouch.pub')]);
+      const r = vouch([
+        'verify',
+        'function',
+        path.join(work, 'fn.zip'),
+        '--key',
+        path.join(work, 'k/vouch.pub'),
+      ]);
       const ms = now() - t;
       if (r.status !== 0) {
         cliNote = `vouch verify function exited ${r.status}: ${(r.stderr || '').trim().split('\n').pop()}`;
@@ -184,7 +253,12 @@ const f2 = (x) => x.toFixed(2);
 const lines = [
   `## verify — ${new Date().toISOString().slice(0, 16)}Z`,
   '',
-  `Node ${process.version}, ${os.availableParallelism()} cores. Keyless: ${N_KEYLESS} real slsa-verifier provenance bundles (${corpus.length} distinct, production root, Fulcio chain + SCT + Rekor SET/proof); keyed: ${N_KEYED} P-256 DSSE bundles without a log.`,
+  `Node ${process.version}, ${os.availableParallelism()} cores, load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(
+      ' / ',
+    )} at the end (other work on the machine skews the parallel ratio). Keyless: ${N_KEYLESS} real slsa-verifier provenance bundles (${corpus.length} distinct, production root, Fulcio chain + SCT + Rekor SET/proof); keyed: ${N_KEYED} P-256 DSSE bundles without a log.`,
   '',
   '| measurement | vouch | peer (raw @sigstore/verify loop, 1 core) | ratio | target |',
   '|---|---|---|---|---|',
@@ -195,4 +269,5 @@ const lines = [
   '',
 ];
 process.stdout.write(lines.join('\n') + '\n');
-appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), '\n' + lines.join('\n'));
+if (process.env.BENCH_VERIFY_NO_RECORD !== '1')
+  appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), '\n' + lines.join('\n'));

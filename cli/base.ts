@@ -44,7 +44,7 @@ export abstract class VouchCommand extends Command {
     if (err.oclif && typeof err.oclif.exit === 'number' && !(err instanceof VouchError)) {
       // oclif parse and usage errors (unknown flag, missing argument) are bad input.
       if (err.oclif.exit === 0) return;
-      ve = new VouchError('USAGE', err.message.split('\n')[0] ?? 'invalid usage', {
+      ve = new VouchError('USAGE', usageMessage(err.message), {
         exitCode: 2,
         hint: `see: vouch ${this.id?.replaceAll(':', ' ') ?? ''} --help`.trimEnd(),
       });
@@ -55,6 +55,22 @@ export abstract class VouchCommand extends Command {
     if (DEBUG) process.stderr.write(`${err.stack ?? ''}\n${causeChain(err)}`);
     process.exitCode = ve.exitCode;
   }
+}
+
+/** oclif spreads a parse error over several lines ("Missing 1 required arg:\nsubject  desc\nSee more help…"). */
+function usageMessage(message: string): string {
+  // oclif appends a paragraph about multi-value flags; it is not what went wrong.
+  const lines = message
+    .split(/\n\s*Note:/)[0]!
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^see more help/i.test(l));
+  return (
+    lines
+      .join(' ')
+      .replace(/:\s+/, ': ')
+      .replace(/\s{2,}/g, ' ') || 'invalid usage'
+  );
 }
 
 function firstLine(s: string): string {

@@ -2,7 +2,6 @@ import { Args, Flags } from '@oclif/core';
 import { VouchCommand } from '../cli/base.js';
 import { registryFlags, registryOptions } from '../cli/flags/registry.js';
 import { signerSpec, signingFlags } from '../cli/flags/signing.js';
-import { attestImage } from '../src/bundles/index.js';
 import {
   attestFile,
   attestationBundlePath,
@@ -51,6 +50,8 @@ export default class Attest extends VouchCommand {
     const { args, flags } = await this.parse(Attest);
     const predicate = await readPredicate(flags.predicate, flags.type);
     const spec = await signerSpec(flags);
+    // Loaded here, not at module level: `vouch --help` imports every command.
+    const { attestImage } = await import('../src/bundles/index.js');
     if ((await subjectKind(args.subject)) === 'file') {
       const res = await attestFile(args.subject, flags.type, predicate, spec);
       const bundlePath = await writeBundleFile(

@@ -6,6 +6,7 @@ import { signingFlags, signerSpec } from '../cli/flags/signing.js';
 import { trustFlags, trustOptions } from '../cli/flags/trust.js';
 import { loadPolicy } from '../src/policy/index.js';
 import type { SlsaLevel } from '../src/policy/types.js';
+import type { CopyProgress } from '../src/oci/index.js';
 import { promote, STEP_TITLES, STEPS, type PromotionResult } from '../src/promote/index.js';
 
 // In promote, --key is the VSA signing key (signing flags); verification trust comes from the
@@ -16,7 +17,9 @@ export default class Promote extends VouchCommand {
   static override summary = 'Promote an image to another registry or layout only if it passes the policy.';
   static override description = `Steps, in order: (1) resolve SRC to a digest once and check SRC and DST against the policy's promotion allowlists; (2) verify SRC by digest against the policy (signers, builders → SLSA level, source, required predicate types, vulnerability thresholds); (3) copy the manifest or index, every child, blob and referrer to DST by digest, without the tag; (4) re-verify at DST by digest; (5) sign a SLSA Verification Summary Attestation (VSA v1, verifier.id https://vouch.dev/promote/v1) for DST@digest and attach it to DST; (6) only then write the DST tag, and append the decision record.
 
-A refusal exits 1 and writes nothing at DST. A failure in steps 3-6 leaves the DST tag as it was, names the failed step and exits 3 (or 1); running the same command again completes the promotion (a re-run attaches a second VSA). --key is the key that signs the VSA; verification trust comes from the policy unless identity flags are given.`;
+A refusal exits 1 and writes nothing at DST. A failure in steps 3-6 leaves the DST tag as it was, names the failed step and exits 3 (or 1); running the same command again completes the promotion (a re-run attaches a second VSA). --key is the key that signs the VSA; verification trust comes from the policy unless identity flags are given.
+
+Allowlist patterns (promotion.sources / promotion.destinations) name repositories: REGISTRY/REPOSITORY matched against the canonical name (e.g. 127.0.0.1:5000/staging/app), or oci:PATH for a layout (a relative PATH is resolved against the policy file's directory); * matches within one path segment, ** across segments; everything else is literal. A policy without a promotion section refuses every promotion.`;
   static override examples = [
     '<%= config.bin %> promote ghcr.io/acme/staging/app:1.4.0 ghcr.io/acme/prod/app:1.4.0 --policy policy.yaml --key vouch.key',
     '<%= config.bin %> promote oci:./staging:v1 oci:./prod:v1 --policy policy.yaml --key vouch.key --decision-log decisions.jsonl',
@@ -67,6 +70,7 @@ A refusal exits 1 and writes nothing at DST. A failure in steps 3-6 leaves the D
     const signer = dryRun && !flags.key && !flags['identity-token'] ? undefined : await signerSpec(flags);
     const registry = await registryOptions(flags);
     this.note(`promote ${args.src} → ${args.dst}${dryRun ? ' (dry run)' : ''}`);
+    const progress = process.stderr.isTTY && !this.json ? ttyProgress() : undefined;
     const result = await promote({
       source: args.src,
       destination: args.dst,
@@ -80,10 +84,13 @@ A refusal exits 1 and writes nothing at DST. A failure in steps 3-6 leaves the D
         : { minSlsaLevel: flags['min-slsa-level'] as SlsaLevel }),
       ...(flags['decision-log'] ? { decisionLog: flags['decision-log'] } : {}),
       version: this.config.version,
-      onStep: (s) =>
+      ...(progress ? { onProgress: progress.update } : {}),
+      onStep: (s) => {
+        progress?.clear();
         this.note(
           `step ${s.step}/${STEPS.length} ${STEP_TITLES[s.name]}: ${s.status === 'ok' ? 'ok' : s.status}${s.detail ? ` — ${s.detail}` : ''}`,
-        ),
+        );
+      },
     });
     this.render(result, renderHuman);
     if (result.decision === 'DENY') {
@@ -122,4 +129,24 @@ function renderHuman(r: PromotionResult): string {
     r.decision === 'ALLOW' ? (r.dryRun ? 'ALLOW (dry run, nothing written)' : 'ALLOW') : 'DENY — refused';
   out.push(`decision:    ${verb}: ${r.reason}`);
   return out.join('\n');
+}
+
+/** One self-overwriting progress line on a terminal (stderr), cleared before each step line. */
+function ttyProgress(): { update: (p: CopyProgress) => void; clear: () => void } {
+  let shown = false;
+  const started = Date.now();
+  return {
+    update(p) {
+      const secs = Math.max((Date.now() - started) / 1000, 0.001);
+      const mib = p.bytes / (1024 * 1024);
+      process.stderr.write(
+        `\r  copy: ${p.phase} ${p.blobsDone}/${p.blobsTotal} blobs, ${mib.toFixed(1)} MiB, ${(mib / secs).toFixed(1)} MiB/s\x1b[K`,
+      );
+      shown = true;
+    },
+    clear() {
+      if (shown) process.stderr.write('\r\x1b[K');
+      shown = false;
+    },
+  };
 }

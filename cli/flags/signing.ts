@@ -137,7 +137,7 @@ export async function keyPassword(
 ): Promise<string> {
   const env = opts.env ?? process.env;
   if (passwordFile) return readPasswordFile(passwordFile);
-  const interactive = opts.interactive ?? (process.stdin.isTTY === true && process.stderr.isTTY === true);
+  const interactive = opts.interactive ?? process.stdin.isTTY === true;
   if (interactive) {
     const pw = await promptHidden(`Password for ${opts.what}: `);
     if (opts.confirm) {

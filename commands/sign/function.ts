@@ -2,7 +2,6 @@ import { Args, Flags } from '@oclif/core';
 import { VouchCommand } from '../../cli/base.js';
 import { registryFlags, registryOptions } from '../../cli/flags/registry.js';
 import { signerSpec, signingFlags } from '../../cli/flags/signing.js';
-import { publishFunction } from '../../src/bundles/index.js';
 import { signFile, writeBundleFile } from '../../src/signing/index.js';
 
 export default class SignFunction extends VouchCommand {
@@ -37,6 +36,8 @@ Signing: --key FILE (optionally --certificate for an organisation CA, --tlog-upl
   async run(): Promise<void> {
     const { args, flags } = await this.parse(SignFunction);
     const spec = await signerSpec(flags);
+    // Loaded here, not at module level: `vouch --help` imports every command.
+    const { publishFunction } = await import('../../src/bundles/index.js');
     const registry = flags.push ? await registryOptions(flags) : undefined;
     const signed = await signFile(args.file, spec);
     const pushed = flags.push

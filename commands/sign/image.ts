@@ -2,7 +2,6 @@ import { Args, Flags } from '@oclif/core';
 import { VouchCommand } from '../../cli/base.js';
 import { registryFlags, registryOptions } from '../../cli/flags/registry.js';
 import { signerSpec, signingFlags } from '../../cli/flags/signing.js';
-import { signImage } from '../../src/bundles/index.js';
 import { writeBundleFile } from '../../src/signing/index.js';
 
 export default class SignImage extends VouchCommand {
@@ -35,6 +34,8 @@ REF is a registry reference (HOST/REPO:TAG or @DIGEST) or an OCI image layout (o
   async run(): Promise<void> {
     const { args, flags } = await this.parse(SignImage);
     const spec = await signerSpec(flags);
+    // Loaded here, not at module level: `vouch --help` imports every command.
+    const { signImage } = await import('../../src/bundles/index.js');
     const registry = await registryOptions(flags);
     const res = await signImage(args.ref, spec, {
       registry,

@@ -51,11 +51,10 @@ const compiled = new Map<SchemaName, ValidateFunction>();
 
 function instance(): AjvInstance {
   if (ajv) return ajv;
-  // allErrors off: the first problem is what the one-line error reports; strict off because
-  // the schemas carry documentation keywords (description on $ref siblings).
-  // verbose: errors carry the offending value and the schema object, so a problem can name
-  // the schema file it comes from even through a $ref.
-  const a = new Ajv2020({ allErrors: false, strict: false, verbose: true });
+  // allErrors off: the first problem is what the one-line error reports. verbose: errors
+  // carry the offending value and the schema object, so a problem can name the schema file it
+  // comes from even through a $ref. strict: a typo in a schema fails loudly, not silently.
+  const a = new Ajv2020({ allErrors: false, strict: true, strictRequired: false, verbose: true });
   const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
     ajv: AjvInstance,
   ) => void;

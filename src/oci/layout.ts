@@ -209,6 +209,43 @@ export class LayoutStore implements Store {
     return [...new Set(tags)];
   }
 
+  /**
+   * Atomic read-modify-write of the image index tagged `tag`, under the layout lock: `change`
+   * gets the current index (undefined when the tag does not exist) and returns the new one, or
+   * undefined to leave it. A layout can do what a registry cannot (registries ignore If-Match),
+   * so concurrent referrer writers — in this process or others — never lose an entry.
+   */
+  async updateTaggedIndex(
+    tag: string,
+    change: (current: ImageIndex | undefined) => ImageIndex | undefined,
+  ): Promise<Descriptor | undefined> {
+    await this.ensureLayout();
+    return withLayoutLock(this.dir, async () => {
+      const index = await this.readIndex();
+      const entry = index.manifests.filter((m) => m.annotations?.[ANNOTATION.refName] === tag).pop();
+      const current = entry
+        ? ((await this.readManifest(stripRefName(entry))).manifest as ImageIndex)
+        : undefined;
+      const next = change(current);
+      if (!next) return undefined;
+      const bytes = Buffer.from(JSON.stringify(next));
+      if (bytes.length > MAX_MANIFEST_BYTES) {
+        throw ioFailure('MANIFEST_TOO_LARGE', `index ${tag} would exceed ${MAX_MANIFEST_BYTES} bytes`);
+      }
+      const descriptor: Descriptor = {
+        mediaType: MediaType.ociIndex,
+        digest: digestOf(bytes),
+        size: bytes.length,
+      };
+      const file = this.blobPath(descriptor.digest);
+      if (!(await exists(file))) await writeFileAtomic(file, bytes);
+      index.manifests = index.manifests.filter((m) => m.annotations?.[ANNOTATION.refName] !== tag);
+      index.manifests.push({ ...descriptor, annotations: { [ANNOTATION.refName]: tag } });
+      await writeFileAtomic(path.join(this.dir, 'index.json'), Buffer.from(JSON.stringify(index)));
+      return descriptor;
+    });
+  }
+
   /** The path of a blob; the digest is validated first, so it can never escape blobs/. */
   blobPath(digest: string): string {
     const alg = digestAlgorithm(digest);

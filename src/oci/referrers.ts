@@ -10,6 +10,7 @@
  */
 import { ioFailure, isVouchError, VouchError } from '../errors.js';
 import { assertDigest } from './digest.js';
+import { LayoutStore } from './layout.js';
 import { MediaType, type Descriptor, type FetchedManifest, type ImageIndex, type Store } from './types.js';
 
 /** At most this many referrers per subject are read or written. */
@@ -150,6 +151,22 @@ async function writeFallbackEntries(
   wanted: Descriptor[],
 ): Promise<void> {
   const tag = referrersTag(subjectDigest);
+  if (store instanceof LayoutStore) {
+    // A layout updates the index atomically under its lock: no read-back needed.
+    await store.updateTaggedIndex(tag, (current) => {
+      const index = current ? { ...current, manifests: [...(current.manifests ?? [])] } : emptyIndex();
+      if (current && !Array.isArray(current.manifests)) throw invalidFallbackIndex(store, subjectDigest);
+      const have = new Set(index.manifests.map((m) => m.digest));
+      const missing = wanted.filter((w) => !have.has(w.digest));
+      if (missing.length === 0) return undefined;
+      if (index.manifests.length + missing.length > MAX_REFERRERS) {
+        throw tooMany(store, subjectDigest, index.manifests.length + missing.length);
+      }
+      index.manifests.push(...missing.map(indexEntry));
+      return index;
+    });
+    return;
+  }
   const deadline = Date.now() + WRITE_DEADLINE_MS;
   let confirmations = 0;
   let lastError: unknown;
@@ -212,13 +229,7 @@ export async function readFallbackIndex(
     throw err;
   }
   const index = fetched.manifest as ImageIndex;
-  if (!Array.isArray(index.manifests)) {
-    throw ioFailure(
-      'REFERRERS_INDEX_INVALID',
-      `${store.name}:${referrersTag(subjectDigest)} is not an image index`,
-      'the referrers tag was overwritten with something else; remove or repair it',
-    );
-  }
+  if (!Array.isArray(index.manifests)) throw invalidFallbackIndex(store, subjectDigest);
   return { ...index, manifests: [...index.manifests] };
 }
 
@@ -259,6 +270,14 @@ function isRetryable(err: unknown): boolean {
   return err.exitCode === 3 && err.code !== 'DIGEST_MISMATCH' && err.code !== 'REFERRERS_INDEX_INVALID';
 }
 
+function invalidFallbackIndex(store: Store, subjectDigest: string): VouchError {
+  return ioFailure(
+    'REFERRERS_INDEX_INVALID',
+    `${store.name}:${referrersTag(subjectDigest)} is not an image index`,
+    'the referrers tag was overwritten with something else; remove or repair it',
+  );
+}
+
 function tooMany(store: Store, subjectDigest: string, n: number): VouchError {
   return ioFailure(
     'TOO_MANY_REFERRERS',
@@ -275,8 +294,12 @@ function backoff(attempt: number): number {
   return Math.min(1000, 20 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
 }
 
+/**
+ * How long to wait before re-reading the index: longer than another writer's read-to-write
+ * window, which is about one round trip of ours (slower under load, hence the margin).
+ */
 function settle(roundTripMs: number): number {
-  return 30 + 2 * roundTripMs + Math.random() * 50;
+  return Math.min(5000, 50 + 3 * roundTripMs + Math.random() * 100);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -292,7 +292,7 @@ export class RegistryStore implements Store {
         await this.uploadOnce(desc, body);
         return;
       } catch (err) {
-        const retry = attempt < attempts && isVouchError(err) && RESTARTABLE.has(err.code);
+        const retry = attempt < attempts && isRestartable(err);
         if (!retry) throw err;
       }
     }
@@ -591,12 +591,19 @@ export class RegistryStore implements Store {
 
 /** Upload failures after which a replayable upload starts over with a new session. */
 const RESTARTABLE = new Set([
-  'REGISTRY_ERROR',
   'BLOB_UPLOAD_UNKNOWN',
   'BLOB_UPLOAD_INVALID',
   'REGISTRY_UNREACHABLE',
   'REGISTRY_TIMEOUT',
 ]);
+
+function isRestartable(err: unknown): boolean {
+  if (!isVouchError(err)) return false;
+  if (RESTARTABLE.has(err.code)) return true;
+  // A server-side failure may have broken the session; a 4xx refusal would only repeat.
+  const status = err.details?.status;
+  return err.code === 'REGISTRY_ERROR' && typeof status === 'number' && (status === 429 || status >= 500);
+}
 
 function raise(err: VouchError): never {
   throw err;

@@ -73,6 +73,10 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 export class Transport {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
+  // Stream bodies cannot be replayed, so they never ride on a pooled socket that the server
+  // may have closed while idle (a reset there would be final): one fresh connection each.
+  private readonly freshHttpAgent: http.Agent;
+  private readonly freshHttpsAgent: https.Agent;
   readonly plainHttp: boolean;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
@@ -84,6 +88,7 @@ export class Transport {
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
     this.backoffMs = opts.backoffMs ?? 200;
     this.httpAgent = new http.Agent({ keepAlive: true });
+    this.freshHttpAgent = new http.Agent({ keepAlive: false });
     let ca: string[] | undefined;
     if (opts.caFile) {
       let pem: string;
@@ -108,6 +113,7 @@ export class Transport {
       ca = [...tls.rootCertificates, pem];
     }
     this.httpsAgent = new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) });
+    this.freshHttpsAgent = new https.Agent({ keepAlive: false, ...(ca ? { ca } : {}) });
   }
 
   /** The scheme for registry hosts: https unless the user chose --plain-http (never automatic). */
@@ -119,6 +125,8 @@ export class Transport {
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
+    this.freshHttpAgent.destroy();
+    this.freshHttpsAgent.destroy();
   }
 
   /**
@@ -211,6 +219,7 @@ export class Transport {
   ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const isHttps = url.protocol === 'https:';
+      const streamed = body !== undefined && !Buffer.isBuffer(body);
       const outHeaders: OutgoingHttpHeaders = { ...headers };
       if (Buffer.isBuffer(body)) outHeaders['content-length'] = String(body.length);
       else if (body === undefined && (method === 'PUT' || method === 'POST' || method === 'PATCH'))
@@ -218,7 +227,13 @@ export class Transport {
       const req = (isHttps ? https : http).request(url, {
         method,
         headers: outHeaders,
-        agent: isHttps ? this.httpsAgent : this.httpAgent,
+        agent: streamed
+          ? isHttps
+            ? this.freshHttpsAgent
+            : this.freshHttpAgent
+          : isHttps
+            ? this.httpsAgent
+            : this.httpAgent,
         timeout: this.timeoutMs,
       });
       req.on('timeout', () => {
@@ -248,7 +263,7 @@ export class Transport {
     ) {
       return ioFailure(
         'REGISTRY_TLS',
-        `TLS connection to ${url.host} failed: ${e.message} (${code})`,
+        `TLS connection to ${url.host} failed: ${tlsReason(e.message)} (${code})`,
         this.plainHttp ? 'check the registry certificate' : 'use --registry-ca FILE or --plain-http',
         err,
       );
@@ -268,6 +283,16 @@ export class Transport {
       err,
     );
   }
+}
+
+/** OpenSSL messages carry an error stack; keep the reason and say what it usually means. */
+function tlsReason(message: string): string {
+  const m = /error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+)/.exec(message);
+  const reason = m ? m[1]!.trim() : message.split('\n')[0]!;
+  if (/wrong version number|packet length too long|http request/i.test(reason)) {
+    return `${reason} (the server does not seem to speak TLS)`;
+  }
+  return reason;
 }
 
 function isRetryableError(err: unknown): boolean {

@@ -22,6 +22,7 @@ import {
   openStore,
   parseReference,
   withDigest,
+  type CopyProgress,
   type CopyResult,
   type Reference,
   type RegistryOptions,
@@ -76,6 +77,8 @@ export interface PromoteOptions {
   dryRun?: boolean;
   /** JSON Lines file the ALLOW/DENY record is appended to. */
   decisionLog?: string;
+  /** Copy progress (bytes, blobs) during step 3, for a TTY progress line. */
+  onProgress?: (p: CopyProgress) => void;
   /** Called as each step finishes (the CLI prints these on stderr). */
   onStep?: (s: StepRecord) => void;
   /** Clock (tests). */
@@ -187,6 +190,7 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
 
   let current: StepName = 'resolve';
   let allowContext: DecisionContext = {};
+  let dstStore: Store | undefined;
   try {
     // Step 1: resolve once, allowlists, destination state. Reads only.
     const srcStore = await openStore(srcRef, opts.registry);
@@ -211,7 +215,7 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
       skipRest('resolve');
       return await finishDenied(result, opts, now);
     }
-    const dstStore = await openStore(dstRef, opts.registry);
+    dstStore = await openStore(dstRef, opts.registry);
     if (dstRef.tag) result.destination.previousTagDigest = await currentTag(dstStore, dstRef.tag);
     record(
       'resolve',
@@ -244,7 +248,10 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
 
     // Step 3: copy by digest, no tag.
     current = 'copy';
-    const copied = await copy(srcStore, rootDesc.digest, dstStore, { referrers: true });
+    const copied = await copy(srcStore, rootDesc.digest, dstStore, {
+      referrers: true,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
     if (copied.destination.digest !== rootDesc.digest) {
       throw rejected(
         'PROMOTE_DIGEST_CHANGED',
@@ -329,11 +336,14 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
         // The step failure is the error to report; a log failure must not mask it.
       }
     }
-    const tagNote = !dstRef.tag
-      ? ''
-      : n === 6
-        ? `the write of tag ${dstRef.tag} did not complete; `
-        : `the destination tag ${dstRef.tag} was not changed; `;
+    let tagNote = dstRef.tag ? `the destination tag ${dstRef.tag} was not changed; ` : '';
+    if (n === 6 && dstRef.tag && dstStore) {
+      // The tag write itself failed: say what the tag holds now rather than assume.
+      const nowAt = await currentTag(dstStore, dstRef.tag).catch(() => undefined);
+      if (nowAt === undefined || nowAt !== result.destination.previousTagDigest) {
+        tagNote = `the write of tag ${dstRef.tag} did not complete (it now points to ${nowAt ?? 'an unknown digest'}); `;
+      }
+    }
     throw new PromotionError(ve.code, result.reason, {
       exitCode: ve.exitCode as ExitCode,
       hint: n >= 3 ? `${tagNote}run the same command again to complete the promotion` : ve.hint,

@@ -4,7 +4,7 @@
  * the vulnerability scan as a byproduct with its own Vulns v0.2 statement.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { badInput } from '../errors.js';
 import {
   PredicateType,
@@ -102,6 +102,14 @@ function isoTime(v: Date | string, what: string): string {
   return new Date(t).toISOString();
 }
 
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 let cachedVersion: string | undefined;
 /** vouch's own version, from its package.json (src/ and dist/src/ sit at different depths). */
 export function vouchVersion(): string {
@@ -132,6 +140,13 @@ export async function generateProvenance(opts: GenerateOptions): Promise<Generat
   const ci = detectCi(env);
   const warnings = [...ci.warnings];
   const dir = opts.sourceDir ?? process.cwd();
+  if (opts.sourceDir !== undefined && !isDirectory(opts.sourceDir)) {
+    throw badInput(
+      'SOURCE_DIR',
+      `--source-dir ${opts.sourceDir} is not a directory`,
+      'name the git checkout the build used',
+    );
+  }
   const local = await gitSource(dir);
 
   const commit = ci.source.commit ?? local?.commit;

@@ -111,7 +111,11 @@ function scoreSeverity(score: unknown): Severity {
  * Works on any Vulns v0.2 predicate, not only the ones vouch writes.
  */
 export function severityOf(r: { severity?: unknown }): Severity {
-  const list = Array.isArray(r.severity) ? (r.severity as unknown[]) : r.severity && typeof r.severity === 'object' ? [r.severity] : [];
+  const list = Array.isArray(r.severity)
+    ? (r.severity as unknown[])
+    : r.severity && typeof r.severity === 'object'
+      ? [r.severity]
+      : [];
   let best: Severity = 'unknown';
   for (const s of list) {
     const sev = isObj(s) ? scoreSeverity(s.score) : 'unknown';

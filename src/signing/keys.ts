@@ -9,7 +9,7 @@ import {
   generateKeyPair as nodeGenerateKeyPair,
   type KeyObject,
 } from 'node:crypto';
-import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { badInput, ioFailure } from '../errors.js';
@@ -125,7 +125,8 @@ export async function writeKeyPair(
   } catch (err) {
     await Promise.all(written.map((p) => rm(p, { force: true })));
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw badInput('KEY_EXISTS', `refusing to overwrite ${(err as NodeJS.ErrnoException).path ?? dir}`);
+      const e = err as NodeJS.ErrnoException & { dest?: string };
+      throw badInput('KEY_EXISTS', `refusing to overwrite ${e.dest ?? e.path ?? dir}`);
     }
     throw ioFailure(
       'KEY_WRITE',
@@ -146,12 +147,13 @@ async function writeExclusive(file: string, content: string, mode: number): Prom
   } finally {
     await fh.close();
   }
-  // A rename would silently replace a file created meanwhile; check once more just before.
-  if (await exists(file)) {
+  // link() refuses an existing target (EEXIST) atomically, unlike rename(), which would
+  // silently replace a key created in the meantime.
+  try {
+    await link(tmp, file);
+  } finally {
     await rm(tmp, { force: true });
-    throw Object.assign(new Error('exists'), { code: 'EEXIST', path: file });
   }
-  await rename(tmp, file);
 }
 
 async function exists(p: string): Promise<boolean> {

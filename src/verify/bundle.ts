@@ -81,6 +81,8 @@ const BUNDLE_MEDIA_TYPES = new Set([
 ]);
 /** A statement with more subjects than this is refused rather than scanned (the registry is untrusted). */
 const MAX_SUBJECTS = 10_000;
+/** Log entries or timestamps per bundle; real bundles carry one or two. */
+const MAX_ENTRIES = 16;
 
 /**
  * Parses bundle JSON text. Never throws: invalid JSON comes back as an exit-2-class VouchError
@@ -288,6 +290,11 @@ async function verifyInto(
       'bundle-format',
       `invalid bundle: ${errorMessage(err)}${fields?.length ? ` (${fields.join(', ')})` : ''}`,
     );
+  }
+  // Each entry costs a signature or Merkle check: an untrusted bundle must not set the bill.
+  const tsCount = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
+  if (bundle.verificationMaterial.tlogEntries.length > MAX_ENTRIES || tsCount > MAX_ENTRIES) {
+    throw new Fail('bundle-format', `bundle has more than ${MAX_ENTRIES} log entries or timestamps`);
   }
   const isDsse = bundle.content.$case === 'dsseEnvelope';
   rb.report.kind = isDsse ? 'dsse' : 'message-signature';

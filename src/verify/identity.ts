@@ -70,7 +70,7 @@ export function derUtf8String(der: Buffer): string | undefined {
 /** Compiles a user regexp anchored at both ends: `^(?:…)$`. Throws exit-2 when invalid. */
 export function anchoredRegExp(source: string, what = 'regular expression'): RegExp {
   try {
-    return new RegExp(`^(?:${source})$`, 'u');
+    return new RegExp(`^(?:${source})$`);
   } catch (err) {
     throw badInput(
       'REGEXP_INVALID',
@@ -117,6 +117,8 @@ export function matchIdentity(
 
 function mismatch(id: CertificateIdentity, m: IdentityMatcher): string | undefined {
   if (m.subject === undefined && m.subjectRegexp === undefined) return 'identity matcher names no subject';
+  // A certificate without a URI or email SAN has no identity to match, even against ".*".
+  if (id.subject === '') return 'certificate has no URI or email identity';
   if (m.subject !== undefined && id.subject !== m.subject) {
     return `certificate identity ${JSON.stringify(id.subject)} != expected ${JSON.stringify(m.subject)}`;
   }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachBundle } from '../../src/bundles/index.js';
-import { openStore, parseReference } from '../../src/oci/index.js';
+import { openLayout, openStore, parseReference } from '../../src/oci/index.js';
 import { decisionSchemaProblems } from '../../src/policy/index.js';
 import { generateKeyPair, signStatement } from '../../src/signing/index.js';
 import { hasStackTrace, runVouch, type RunResult } from '../support/cli.js';
@@ -335,6 +335,37 @@ describe('vouch verify image', () => {
     ]);
     expect(l1.code).toBe(1);
     expect(l1.stdout).toMatch(/level 1 < required 2/);
+  });
+
+  it('verifies an OCI layout image and logs a schema-valid decision', async () => {
+    const layout = openLayout(f('layout'));
+    const { manifest } = await pushPlatformImage(layout, 'amd64', 512, 'v1');
+    const r0 = await signStatement(provenance(manifest.digest.slice(7)), {
+      kind: 'key',
+      keyPath: f('a.key'),
+    });
+    await attachBundle(layout, manifest, r0.bundle, { bytes: r0.bundleBytes });
+    const log = f('image-decisions.jsonl');
+    const r = await vouch([
+      'verify',
+      'image',
+      `oci:${f('layout')}:v1`,
+      '--key',
+      f('a.pub'),
+      '--predicate-type',
+      PROV,
+      '--decision-log',
+      log,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, digest: manifest.digest, predicateTypes: [PROV] });
+    const [line] = (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(decisionSchemaProblems(line)).toEqual([]);
+    expect(line).toMatchObject({ subject: manifest.digest, result: 'ALLOW', action: 'verify' });
   });
 
   it('an image with nothing attached is rejected; an unreachable registry is exit 3; a bad policy exit 2', async () => {

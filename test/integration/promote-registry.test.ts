@@ -315,6 +315,35 @@ describe('promote refuses, with the reason, and leaves the destination untouched
     expect(await tagOf(`${r2.host}/prod/nopromo`, 'v1')).toBeNull();
   });
 
+  it('require.allPlatforms: an index whose platform images carry no attestations of their own is refused', async () => {
+    const img = await goodImage('platforms');
+    const doc = policyDoc(keys, [`${r1.host}/staging/*`], [`${r2.host}/prod/**`], {
+      require: { allPlatforms: true },
+    });
+    const p = writePolicy(dir, doc, 'all-platforms.json');
+    const refused = await run(img.name, `${r2.host}/prod/platforms:v1`, {}, p);
+    expect(refused.decision).toBe('DENY');
+    expect(refused.reason).toMatch(/^sha256:[0-9a-f]{64}: /);
+    expect(refused.checks.filter((c) => c.field === 'require.allPlatforms' && !c.ok)).toHaveLength(2);
+    expect(await tagOf(`${r2.host}/prod/platforms`, 'v1')).toBeNull();
+
+    // Attest each platform image too: now the whole index promotes.
+    const index = JSON.parse((await img.store.fetchManifest(img.desc)).bytes.toString()) as {
+      manifests: { digest: string; mediaType: string; size: number }[];
+    };
+    for (const child of index.manifests) {
+      await signImage(img.store, child, keys);
+      await attachProvenance(img.store, child, keys);
+      await attachVulns(img.store, child, keys, []);
+    }
+    const allowed = await run(img.name, `${r2.host}/prod/platforms:v1`, {}, p);
+    expect(allowed.decision, allowed.reason).toBe('ALLOW');
+    expect(allowed.checks.filter((c) => c.field === 'require.allPlatforms' && c.ok)).toHaveLength(2);
+    // Every child's referrers travelled too.
+    const dstStore = await store(`${r2.host}/prod/platforms`);
+    for (const child of index.manifests) expect(await listReferrers(dstStore, child.digest)).toHaveLength(3);
+  });
+
   it('a destination digest different from the source is bad input (exit 2)', async () => {
     const img = await goodImage('pinned');
     await expect(run(img.name, `${r2.host}/prod/pinned@sha256:${'0'.repeat(64)}`)).rejects.toMatchObject({

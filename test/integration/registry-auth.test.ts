@@ -1,8 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VouchError } from '../../src/errors.js';
+import { Authenticator } from '../../src/oci/auth.js';
+import { Transport } from '../../src/oci/transport.js';
 import { sha256Digest } from '../../src/oci/digest.js';
 import { parseRegistryReference } from '../../src/oci/reference.js';
 import { openRegistryStore, RegistrySession } from '../../src/oci/registry.js';
@@ -203,5 +207,57 @@ describe('bearer tokens', () => {
     expect(mountReqs[0]!.service).toBe(issuer.service);
     expect(await dst.hasBlob(desc.digest)).toBe(true);
     session.close();
+  });
+  it('fetches a new token once the cached one is about to expire', async () => {
+    // 11 s tokens are renewed 10 s early: cached for about one second.
+    const r = await startRegistry({ auth: 'token', name: 'short-tokens', tokenExpiresIn: 11 });
+    try {
+      const store = await openRegistryStore(parseRegistryReference(`${r.host}/short/app`), optsFor(r));
+      const b = Buffer.from('short-lived tokens');
+      const desc = { mediaType: 'application/octet-stream', digest: sha256Digest(b), size: b.length };
+      await store.pushBlob(desc, b);
+      expect(await store.hasBlob(desc.digest)).toBe(true);
+      expect(await store.hasBlob(desc.digest)).toBe(true);
+      const pulls = () =>
+        r.tokenIssuer!.requests.filter((q) => q.scopes.join(' ') === 'repository:short/app:pull').length;
+      expect(pulls()).toBe(1);
+      await new Promise((res) => setTimeout(res, 1300));
+      expect(await store.hasBlob(desc.digest)).toBe(true);
+      expect(pulls()).toBe(2);
+      store.close();
+    } finally {
+      await r.stop();
+    }
+  });
+});
+
+describe('credentials never travel in clear text to a token realm unless plain HTTP was chosen', () => {
+  it('refuses to send credentials to an http realm of an https registry', async () => {
+    const seen: string[] = [];
+    const realm = http.createServer((req, res) => {
+      seen.push(req.headers.authorization ?? 'none');
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"t"}');
+    });
+    await new Promise<void>((r) => realm.listen(0, '127.0.0.1', r));
+    const port = (realm.address() as AddressInfo).port;
+    const transport = new Transport({});
+    try {
+      const auth = new Authenticator(transport, { username: 'u', password: 'secret-pw' });
+      const challenge = `Bearer realm="http://127.0.0.1:${port}/token",service="s"`;
+      const ctx = { registry: 'registry.example', host: 'registry.example' };
+      const err = await auth.onChallenge(ctx, challenge, ['repository:a/b:pull']).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'REGISTRY_AUTH', exitCode: 3 });
+      expect((err as Error).message).toMatch(/plain-http token realm/);
+      expect(seen).toEqual([]);
+      // with --plain-http the user accepted clear text: the token flow proceeds
+      const plain = new Authenticator(transport, { username: 'u', password: 'secret-pw', plainHttp: true });
+      expect(await plain.onChallenge(ctx, challenge, ['repository:a/b:pull'])).toBe(true);
+      expect(seen).toEqual([`Basic ${Buffer.from('u:secret-pw').toString('base64')}`]);
+      expect(await plain.authorization(ctx, ['repository:a/b:pull'])).toBe('Bearer t');
+    } finally {
+      transport.close();
+      realm.closeAllConnections();
+      await new Promise<void>((r) => realm.close(() => r()));
+    }
   });
 });

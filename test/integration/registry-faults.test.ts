@@ -136,6 +136,20 @@ describe('retries', () => {
     expect(err.code).toBe('REGISTRY_UNREACHABLE');
     expect(proxy.count('PATCH') - before).toBe(1);
   });
+  it('a streamed body never rides on a pooled keep-alive connection', async () => {
+    const b = Buffer.from('streamed on its own connection');
+    const before = proxy.requests.length;
+    await store.pushBlob(
+      { mediaType: 'application/octet-stream', digest: sha256Digest(b), size: b.length },
+      Readable.from([b]),
+    );
+    const mine = proxy.requests.slice(before);
+    const patch = mine.find((q) => q.method === 'PATCH')!;
+    const others = proxy.requests.filter((q) => q !== patch).map((q) => q.clientPort);
+    expect(others).not.toContain(patch.clientPort);
+    // while buffered requests do share connections
+    expect(new Set(others).size).toBeLessThan(others.length);
+  });
   it('a stream factory upload is restarted with a fresh stream', async () => {
     const b = Buffer.from('streamed from a factory, cut once');
     proxy.addRule({ method: 'PATCH', path: /\/blobs\/uploads\//, fault: { kind: 'status', status: 503 } });

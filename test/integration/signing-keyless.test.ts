@@ -82,7 +82,12 @@ describe('Rekor v2 named by a signing config', () => {
       expect(entry.kindVersion).toEqual({ kind: 'dsse', version: '0.0.2' });
       expect(entry.inclusionPromise).toBeUndefined();
       expect(describeV03(r.bundle)).toMatchObject({ tlogEntries: 1, timestamps: 1 });
-      const opts = { trustedRoot: v2.trustedRoot, tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 };
+      const opts = {
+        trustedRoot: v2.trustedRoot,
+        tlogThreshold: 1,
+        ctlogThreshold: 1,
+        timestampThreshold: 1,
+      };
       verifyIndependently(r.bundle, opts);
       // The checkpoint is really checked: a checkpoint naming another root is refused.
       const forged = structuredClone(r.bundle);
@@ -100,7 +105,10 @@ describe('Rekor v2 named by a signing config', () => {
         signingConfigPath: v2.signingConfigPath,
         env: {},
       });
-      expect(m.bundle.verificationMaterial.tlogEntries[0]!.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
+      expect(m.bundle.verificationMaterial.tlogEntries[0]!.kindVersion).toEqual({
+        kind: 'hashedrekord',
+        version: '0.0.2',
+      });
       verifyIndependently(m.bundle, { ...opts, artifact: Buffer.from('rekor v2 package') });
     } finally {
       await v2.stop();

@@ -234,15 +234,13 @@ describe('GitHub Actions token endpoint', () => {
     const srv = http.createServer((req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       seen = { audience: u.searchParams.get('audience'), auth: req.headers.authorization };
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            value: stack.issueToken({
-              sub: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
-            }),
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          value: stack.issueToken({
+            sub: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
           }),
-        );
+        }),
+      );
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as AddressInfo).port;

@@ -41,7 +41,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const keyless = () => ({ kind: 'keyless' as const, identityToken: stack.issueToken(), fulcioUrl: stack.fulcioUrl, rekorUrl: stack.rekorUrl, tsaUrl: stack.tsaUrl });
+const keyless = () => ({
+  kind: 'keyless' as const,
+  identityToken: stack.issueToken(),
+  fulcioUrl: stack.fulcioUrl,
+  rekorUrl: stack.rekorUrl,
+  tsaUrl: stack.tsaUrl,
+});
 const who = () => [{ subject: 'signer@vouch.test', issuer: stack.issuer }];
 const forms = (): ArtifactInput[] => [
   { kind: 'file', path: file },
@@ -54,21 +60,38 @@ describe('keyless, local stack', () => {
     const signed = await signStatement(statement, keyless());
     const trust: TrustOptions = { trustedRoot: root, identities: who() };
     for (const a of forms()) {
-      const r = await verifyBundle(JSON.parse(signed.bundleBytes.toString()), a, trust, { bytes: signed.bundleBytes });
+      const r = await verifyBundle(JSON.parse(signed.bundleBytes.toString()), a, trust, {
+        bytes: signed.bundleBytes,
+      });
       expect(r.report.ok, `${a.kind}: ${r.report.error}`).toBe(true);
-      expect(r.signer).toMatchObject({ kind: 'certificate', subject: 'signer@vouch.test', issuer: stack.issuer });
+      expect(r.signer).toMatchObject({
+        kind: 'certificate',
+        subject: 'signer@vouch.test',
+        issuer: stack.issuer,
+      });
       expect(r.report.digest).toBe(signed.digest);
       expect(r.report.timestamps?.length).toBeGreaterThanOrEqual(1);
     }
-    const stranger = await verifyBundle(signed.bundle, { kind: 'file', path: file }, { trustedRoot: root, identities: [{ subject: 'someone@vouch.test', issuer: stack.issuer }] });
-    expect(stranger.report.error).toBe('certificate identity "signer@vouch.test" != expected "someone@vouch.test"');
+    const stranger = await verifyBundle(
+      signed.bundle,
+      { kind: 'file', path: file },
+      { trustedRoot: root, identities: [{ subject: 'someone@vouch.test', issuer: stack.issuer }] },
+    );
+    expect(stranger.report.error).toBe(
+      'certificate identity "signer@vouch.test" != expected "someone@vouch.test"',
+    );
   });
 
   it('a message signature verifies from the file and from its digest; another file is refused', async () => {
     const signed = await signFile(file, keyless());
     const trust: TrustOptions = { trustedRoot: root, identities: who() };
-    for (const a of forms()) expect((await verifyBundle(signed.bundle, a, trust)).report.ok, a.kind).toBe(true);
-    const other = await verifyBundle(signed.bundle, { kind: 'bytes', data: Buffer.concat([data, Buffer.from('!')]) }, trust);
+    for (const a of forms())
+      expect((await verifyBundle(signed.bundle, a, trust)).report.ok, a.kind).toBe(true);
+    const other = await verifyBundle(
+      signed.bundle,
+      { kind: 'bytes', data: Buffer.concat([data, Buffer.from('!')]) },
+      trust,
+    );
     expect(other.report.ok).toBe(false);
   });
 
@@ -76,14 +99,30 @@ describe('keyless, local stack', () => {
     const signed = await signStatement(statement, keyless());
     const { loadTrustedRoot } = await import('../../src/trust/index.js');
     const prod = await loadTrustedRoot({ offline: true });
-    expect((await verifyBundle(signed.bundle, { kind: 'file', path: file }, { trustedRoot: prod, identities: who() })).report.ok).toBe(false);
+    expect(
+      (
+        await verifyBundle(
+          signed.bundle,
+          { kind: 'file', path: file },
+          { trustedRoot: prod, identities: who() },
+        )
+      ).report.ok,
+    ).toBe(false);
   });
 
   it('verifyBundles spreads many keyless bundles and agrees with verifyBundle', async () => {
     const signed = await signStatement(statement, keyless());
-    const items = Array.from({ length: 12 }, (_, i) => ({ bundle: signed.bundle, artifact: { kind: 'digest', algorithm: 'sha256', hex } as ArtifactInput, source: `b${i}` }));
+    const items = Array.from({ length: 12 }, (_, i) => ({
+      bundle: signed.bundle,
+      artifact: { kind: 'digest', algorithm: 'sha256', hex } as ArtifactInput,
+      source: `b${i}`,
+    }));
     const stats = { workers: 0, inWorkers: 0 };
-    const out = await verifyBundles(items, { trustedRoot: root, identities: who() }, { concurrency: 2, stats });
+    const out = await verifyBundles(
+      items,
+      { trustedRoot: root, identities: who() },
+      { concurrency: 2, stats },
+    );
     expect(out.every((r) => r.report.ok)).toBe(true);
     expect(out.map((r) => r.report.source)).toEqual(items.map((i) => i.source));
   });
@@ -93,21 +132,38 @@ describe('key-based, local stack', () => {
   it('air-gapped (no log): verifies with the key, refused when a log entry is required', async () => {
     const signed = await signFile(file, { kind: 'key', keyPath });
     const trust: TrustOptions = { trustedRoot: root, keys: [{ id: 'vouch.pub', key: pubKey }] };
-    for (const a of forms()) expect((await verifyBundle(signed.bundle, a, trust)).report.ok, a.kind).toBe(true);
-    expect((await verifyBundle(signed.bundle, { kind: 'file', path: file }, { ...trust, requireTlog: true })).report.error).toBe(
-      'expected entries from 1 transparency log(s), got 0',
-    );
+    for (const a of forms())
+      expect((await verifyBundle(signed.bundle, a, trust)).report.ok, a.kind).toBe(true);
+    expect(
+      (await verifyBundle(signed.bundle, { kind: 'file', path: file }, { ...trust, requireTlog: true }))
+        .report.error,
+    ).toBe('expected entries from 1 transparency log(s), got 0');
   });
 
   it('with a log entry and a timestamp: both verified and can be required', async () => {
-    const signed = await signStatement(statement, { kind: 'key', keyPath, tlogUpload: true, rekorUrl: stack.rekorUrl, tsaUrl: stack.tsaUrl });
-    const trust: TrustOptions = { trustedRoot: root, keys: [{ id: 'vouch.pub', key: pubKey }], requireTlog: true, requireTimestamp: true };
+    const signed = await signStatement(statement, {
+      kind: 'key',
+      keyPath,
+      tlogUpload: true,
+      rekorUrl: stack.rekorUrl,
+      tsaUrl: stack.tsaUrl,
+    });
+    const trust: TrustOptions = {
+      trustedRoot: root,
+      keys: [{ id: 'vouch.pub', key: pubKey }],
+      requireTlog: true,
+      requireTimestamp: true,
+    };
     const r = await verifyBundle(signed.bundle, { kind: 'file', path: file }, trust);
     expect(r.report.ok, r.report.error).toBe(true);
     expect(r.signer).toEqual({ kind: 'key', keyId: 'vouch.pub' });
     // the log entry is checked even when not required: an unknown log is refused
     const noLogs = { ...root, tlogs: [] };
-    const u = await verifyBundle(signed.bundle, { kind: 'file', path: file }, { trustedRoot: noLogs, keys: trust.keys });
+    const u = await verifyBundle(
+      signed.bundle,
+      { kind: 'file', path: file },
+      { trustedRoot: noLogs, keys: trust.keys },
+    );
     expect(u.report.error).toMatch(/^log entry from unknown log /);
   });
 });

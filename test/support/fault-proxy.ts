@@ -46,6 +46,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  /** The client's source port: requests on one keep-alive connection share it. */
+  clientPort: number;
   /** The fault applied, if any. */
   fault?: Fault['kind'];
 }
@@ -88,7 +90,13 @@ export async function startFaultProxy(upstreamHost: string): Promise<FaultProxy>
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
     const fault = pick(method, path);
-    requests.push({ method, path, headers: { ...req.headers }, ...(fault ? { fault: fault.kind } : {}) });
+    requests.push({
+      method,
+      path,
+      headers: { ...req.headers },
+      clientPort: req.socket.remotePort ?? 0,
+      ...(fault ? { fault: fault.kind } : {}),
+    });
     if (fault?.kind === 'status') {
       req.resume();
       const headers: Record<string, string> = { 'content-type': 'application/json' };

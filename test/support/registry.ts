@@ -23,6 +23,8 @@ export interface StartRegistryOptions {
   name?: string;
   /** For 'token': also accept this refresh token in the OAuth2 POST flow. */
   identityToken?: string;
+  /** For 'token': token lifetime in seconds (default 300). */
+  tokenExpiresIn?: number;
 }
 
 export interface TestRegistry {
@@ -103,6 +105,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
       username,
       password,
       ...(opts.identityToken ? { identityToken: opts.identityToken } : {}),
+      ...(opts.tokenExpiresIn ? { expiresIn: opts.tokenExpiresIn } : {}),
     });
     lines.push(
       'auth:',
@@ -121,7 +124,13 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   const scheme = auth === 'tls' ? 'https' : 'http';
   const url = `${scheme}://127.0.0.1:${port}`;
   let exited = false;
-  child.on('exit', () => (exited = true));
+  // A test file that dies before its afterAll must not leave registries running.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.on('exit', () => {
+    exited = true;
+    process.removeListener('exit', killOnExit);
+  });
   const stop = async () => {
     if (!exited) {
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));

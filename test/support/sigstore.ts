@@ -131,15 +131,13 @@ export async function startSigstoreStack(opts: StackOptions = {}): Promise<Sigst
 
   function oidcRoute(p: string, res: http.ServerResponse): void {
     if (p === '/oidc/.well-known/openid-configuration') {
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            issuer,
-            jwks_uri: `${issuer}/jwks`,
-            id_token_signing_alg_values_supported: ['ES256'],
-          }),
-        );
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          issuer,
+          jwks_uri: `${issuer}/jwks`,
+          id_token_signing_alg_values_supported: ['ES256'],
+        }),
+      );
     } else if (p === '/oidc/jwks') {
       const jwk = oidcKey.publicKey.export({ format: 'jwk' });
       res
@@ -165,7 +163,10 @@ export async function startSigstoreStack(opts: StackOptions = {}): Promise<Sigst
 
   routes.set('/api/v2/signingCert', { service: 'fulcio', fn: fulcio.fulcioHandler(ca).fn as HandlerFn });
   routes.set('/api/v1/log/entries', { service: 'rekor', fn: rekorV1Handler(tlog) });
-  routes.set('/api/v2/log/entries', { service: 'rekor', fn: rekorV2Handler(`127.0.0.1:${port}`, tlogV2Keys) });
+  routes.set('/api/v2/log/entries', {
+    service: 'rekor',
+    fn: rekorV2Handler(`127.0.0.1:${port}`, tlogV2Keys),
+  });
   routes.set('/api/v1/timestamp', { service: 'tsa', fn: timestamp.tsaHandler(tsa).fn as HandlerFn });
 
   const past = new Date(Date.now() - DAY).toISOString();
@@ -329,7 +330,10 @@ function rekorV2Handler(origin: string, keys: { publicKey: KeyObject; privateKey
   const logId = createHash('sha256').update(spki).digest();
   return async (body) => {
     let req: {
-      dsseRequestV002?: { envelope: { payload: string; signatures: { sig: string }[] }; verifiers: unknown[] };
+      dsseRequestV002?: {
+        envelope: { payload: string; signatures: { sig: string }[] };
+        verifiers: unknown[];
+      };
       hashedRekordRequestV002?: { digest: string; signature: unknown };
     };
     try {
@@ -368,7 +372,11 @@ function rekorV2Handler(origin: string, keys: { publicKey: KeyObject; privateKey
         },
       };
     } else {
-      return { statusCode: 400, response: '{"message":"unsupported entry"}', contentType: 'application/json' };
+      return {
+        statusCode: 400,
+        response: '{"message":"unsupported entry"}',
+        contentType: 'application/json',
+      };
     }
     const canonical = Buffer.from(canonicalJson(entry));
     const root = createHash('sha256')

@@ -7,6 +7,7 @@ import {
   describePolicy,
   loadPolicy,
   policyInit,
+  policyWarnings,
   resolvePolicyKey,
   validatePolicy,
   type Policy,

@@ -388,6 +388,12 @@ describe('detectCi reads only its allowlist', () => {
     for (const list of Object.values(CI_VARIABLES))
       for (const name of list) expect(name).not.toMatch(/TOKEN|PASSW|SECRET|PRIVATE|ACCESS_KEY|API_KEY|JWT/);
   });
+  it('a --source-dir that is not a directory is bad input', async () => {
+    await expect(gen({}, { sourceDir: path.join(dir, 'nope') })).rejects.toMatchObject({
+      exitCode: 2,
+      code: 'SOURCE_DIR',
+    });
+  });
   it('materials are parsed and bad ones refused with exit 2', async () => {
     const r = await gen({}, { materials: [`https://example.com/base.tar@sha256:${'A'.repeat(64)}`] });
     expect(r.statement.predicate.buildDefinition.resolvedDependencies).toEqual([

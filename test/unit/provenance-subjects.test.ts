@@ -53,3 +53,24 @@ describe('bad subjects are refused locally (exit 2), without contacting any regi
     await expect(resolveSubjects([])).rejects.toMatchObject({ exitCode: 2, code: 'NO_SUBJECT' });
   });
 });
+
+describe('writeFileAtomic', () => {
+  it('writes the whole content and leaves no temp file', async () => {
+    const { writeFileAtomic } = await import('../../src/provenance/index.js');
+    const dir = path.join(tmp, 'out');
+    mkdirSync(dir);
+    await writeFileAtomic(path.join(dir, 'p.json'), '{"a":1}\n');
+    await writeFileAtomic(path.join(dir, 'p.json'), '{"a":2}\n');
+    const { readdirSync, readFileSync } = await import('node:fs');
+    expect(readdirSync(dir)).toEqual(['p.json']);
+    expect(readFileSync(path.join(dir, 'p.json'), 'utf8')).toBe('{"a":2}\n');
+  });
+  it('a missing directory is bad input naming the requested file', async () => {
+    const { writeFileAtomic } = await import('../../src/provenance/index.js');
+    const target = path.join(tmp, 'nodir', 'p.json');
+    await expect(writeFileAtomic(target, 'x')).rejects.toMatchObject({
+      exitCode: 2,
+      message: `cannot write ${target}: no such directory ${path.dirname(target)}`,
+    });
+  });
+});

@@ -85,6 +85,13 @@ describe('matchIdentity', () => {
       'certificate issuer "https://token.actions.githubusercontent.com" != expected "https://accounts.google.com"',
     );
   });
+  it('never matches a certificate without a SAN identity, not even with .*', () => {
+    expect(
+      matchIdentity({ subject: '', issuer: ISS, extensions: {} }, [
+        { subjectRegexp: '.*', issuerRegexp: '.*' },
+      ]).ok,
+    ).toBe(false);
+  });
   it('accepts when any matcher matches, and an empty matcher matches nothing', () => {
     expect(
       matchIdentity(id, [

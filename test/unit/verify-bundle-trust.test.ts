@@ -127,6 +127,15 @@ describe('verifyBundle and the trusted root', () => {
     expect(out.report.ok).toBe(false);
     expect(out.report.checks.at(-1)?.name).toBe('timestamps');
   });
+  it('refuses a bundle that piles up log entries', async () => {
+    const many = structuredClone(bundle) as { verificationMaterial: { tlogEntries: unknown[] } };
+    many.verificationMaterial.tlogEntries = Array.from(
+      { length: 17 },
+      () => many.verificationMaterial.tlogEntries[0],
+    );
+    const out = await verifyBundle(many, artifact, { trustedRoot: root, identities });
+    expect(out.report.error).toBe('bundle has more than 16 log entries or timestamps');
+  });
   it('requires a log entry when the root has logs, even with a verified TSA timestamp', async () => {
     const c = path.join(CASES, 'rekor2-happy-path');
     const trustedRoot = await loadTrustedRoot({ file: path.join(c, 'trusted_root.json') });
