@@ -37,16 +37,17 @@ const PIPELINE = 2;
  * Verifies many bundles with one trust; results come back in input order. Like verifyBundle, a
  * bad bundle yields a failed report and only I/O or programming errors throw.
  */
+export interface VerifyBundlesOptions {
+  /** Worker threads for keyless bundles; default: the number of cores. 1 = all in-process. */
+  concurrency?: number;
+  /** Filled in with how the work was spread (for tests and benchmarks). */
+  stats?: { workers: number; inWorkers: number };
+}
+
 export async function verifyBundles(
   items: BundleItem[],
   trust: TrustOptions,
-  opts: {
-    concurrency?: number;
-    /** Filled in with how the work was spread (for tests and benchmarks). */ stats?: {
-      workers: number;
-      inWorkers: number;
-    };
-  } = {},
+  opts: VerifyBundlesOptions = {},
 ): Promise<VerifiedBundle[]> {
   const results: VerifiedBundle[] = new Array(items.length);
   const parallel: number[] = [];
@@ -108,13 +109,14 @@ async function runInWorkers(
           const i = indices[next++]!;
           const it = items[i]!;
           inFlight++;
-          worker.postMessage({
+          const req: WorkRequest = {
             id: i,
             bundle: it.bundle,
             artifact: it.artifact,
             source: it.source,
             bytes: it.bytes,
-          } satisfies WorkRequest);
+          };
+          worker.postMessage(req);
         }
         if (inFlight === 0) resolve();
       };
@@ -124,10 +126,9 @@ async function runInWorkers(
         else failure ??= revive(res.error);
         send();
       });
-      worker.on('error', (err) => {
-        failure ??= err;
-        resolve();
-      });
+      // A worker that cannot start or dies takes no verdict with it: what it left undone is
+      // verified in-process below.
+      worker.on('error', () => resolve());
       worker.on('exit', () => resolve());
       send();
     });
@@ -138,8 +139,11 @@ async function runInWorkers(
     await Promise.all(pool.map((w) => w.terminate()));
   }
   if (failure !== undefined) throw failure;
-  if (indices.some((i) => results[i] === undefined))
-    throw new Error('a verification worker stopped before finishing its bundles');
+  for (const i of indices) {
+    if (results[i] !== undefined) continue;
+    const it = items[i]!;
+    results[i] = await verifyBundle(it.bundle, it.artifact, trust, { source: it.source, bytes: it.bytes });
+  }
 }
 
 /** Rebuilds a worker's error so that toVouchError maps it the same way as an in-process one. */

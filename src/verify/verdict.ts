@@ -39,6 +39,7 @@ export function buildVerdict(
   const vulns: unknown[] = [];
   let vsaLevel: SlsaLevel = 0;
   let vsaBy = '';
+  let vsaRejected: string | undefined;
 
   for (const f of found) {
     if ('unreadable' in f) {
@@ -59,7 +60,7 @@ export function buildVerdict(
     const type = vb.statement?.predicateType ?? MESSAGE_SIGNATURE;
     if (type === VSA_V1 && roles.verifiers.length > 0 && vb.statement) {
       const e = evaluateVsa(vb.statement, { verifierIds: roles.verifiers, digest });
-      report.checks.push(...e.checks.filter((c) => !c.ok));
+      if (!e.ok) vsaRejected ??= `VSA ${report.source} not accepted: ${e.checks.find((c) => !c.ok)!.detail}`;
       if (e.ok && e.level > vsaLevel) {
         vsaLevel = e.level;
         vsaBy = e.verifierId ?? '';
@@ -132,7 +133,7 @@ export function buildVerdict(
   if (vsaLevel > level) {
     level = vsaLevel;
     levelReason = vsaLevel >= 3 ? '' : `verification summary from ${vsaBy} states level ${vsaLevel}`;
-  }
+  } else if (vsaRejected && level < 3) levelReason = `${levelReason}; ${vsaRejected}`;
   const stated = !!exp.builderId || !!(exp.source && Object.keys(exp.source).length > 0);
   if (stated) {
     if (provenance.length === 0) {

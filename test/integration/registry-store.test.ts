@@ -299,7 +299,9 @@ describe('transport failures', () => {
     const err = await expectError(https.resolve('v1'));
     expect(err.code).toBe('REGISTRY_TLS');
     expect(err.hint).toBe('use --registry-ca FILE or --plain-http');
-    expect(err.message).toMatch(/failed: wrong version number \(the server does not seem to speak TLS\) \(EPROTO\)$/);
+    expect(err.message).toMatch(
+      /failed: wrong version number \(the server does not seem to speak TLS\) \(EPROTO\)$/,
+    );
   });
 });
 

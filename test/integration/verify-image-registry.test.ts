@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachBundle } from '../../src/bundles/index.js';
+import { attachBundle, discoverBundles } from '../../src/bundles/index.js';
 import {
   EMPTY_JSON,
   MediaType,
@@ -285,6 +285,39 @@ describe('verifyImage on a registry', () => {
     const bad = await verifyImage(store2, m2, policy, trust);
     expect(bad.ok).toBe(false);
     expect(bad.slsaLevel).toBe(0);
+    expect(bad.levelReason).toMatch(/VSA sha256:[0-9a-f]+ not accepted: /);
+  });
+});
+
+describe('discoverBundles caps what it reads', () => {
+  it('a bundle layer over 10 MiB is reported unreadable without being fetched', async () => {
+    const layout = openLayout(path.join(dir, 'layout-cap'));
+    const { manifest } = await pushPlatformImage(layout, 'amd64', 512);
+    const layer = {
+      mediaType: MediaType.sigstoreBundleV03,
+      digest: `sha256:${'0'.repeat(64)}`,
+      size: 11 * 1024 * 1024,
+    };
+    await layout.pushBlob(EMPTY_JSON, Buffer.from('{}'));
+    const bytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        artifactType: MediaType.sigstoreBundleV03,
+        config: { mediaType: EMPTY_JSON.mediaType, digest: EMPTY_JSON.digest, size: 2 },
+        layers: [layer],
+        subject: manifest,
+      }),
+    );
+    const desc = await layout.pushManifest(bytes, MediaType.ociManifest);
+    const { addReferrer } = await import('../../src/oci/index.js');
+    await addReferrer(layout, manifest, { ...desc, artifactType: MediaType.sigstoreBundleV03 });
+    const found = await discoverBundles(layout, manifest);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.error).toMatch(/limit/);
+    const v = await verifyImage(layout, manifest, keyPolicy(), trust);
+    expect(v.ok).toBe(false);
+    expect(v.bundles[0]!.error).toMatch(/limit/);
   });
 });
 
