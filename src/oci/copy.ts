@@ -50,7 +50,7 @@ export async function copy(
 ): Promise<CopyResult> {
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   // Resolve once; everything after uses the digest (a tag moved meanwhile changes nothing).
-  const root = await src.fetchManifest(await src.resolve(srcReference));
+  const root = await src.fetchManifest(srcReference);
   const seen = new Set<string>();
   const main: Graph = { manifests: [], blobs: new Map() };
   await walk(src, root, main, seen);
@@ -98,7 +98,7 @@ export async function copy(
   }
 
   // Re-read the root from the destination (re-hashed by the store) before anything points at it.
-  await dst.fetchManifest(root.descriptor);
+  const stored = await dst.fetchManifest(root.descriptor);
   if (opts.beforeTag) await opts.beforeTag(root.descriptor);
   let tagged: string | undefined;
   if (opts.tag !== undefined) {
@@ -108,7 +108,7 @@ export async function copy(
   }
   return {
     source: root.descriptor,
-    destination: { ...root.descriptor },
+    destination: stored.descriptor,
     manifests: main.manifests.length,
     referrers: groups.reduce((n, g) => n + g.referrers.length, 0),
     blobs,

@@ -101,9 +101,11 @@ export async function addReferrers(
 
 // ---------------------------------------------------------------------------------------------
 // Fallback index writes. Writers in this process that target the same index are coalesced
-// into one batch (so they cannot overwrite each other); writers in other processes are caught
-// by the read-back, which must see the entry twice, a settle interval apart, because another
-// writer that read the index before our PUT may still overwrite it just after.
+// into one batch (so they cannot overwrite each other). A layout then updates the index under
+// its lock file, which also excludes other processes. On a registry, writers in other
+// processes are caught by the read-back, which must see the entry twice, a settle interval
+// apart, because another writer that read the index before our PUT may still overwrite it
+// just after.
 
 interface Pending {
   entries: Descriptor[];
@@ -154,8 +156,8 @@ async function writeFallbackEntries(
   if (store instanceof LayoutStore) {
     // A layout updates the index atomically under its lock: no read-back needed.
     await store.updateTaggedIndex(tag, (current) => {
-      const index = current ? { ...current, manifests: [...(current.manifests ?? [])] } : emptyIndex();
       if (current && !Array.isArray(current.manifests)) throw invalidFallbackIndex(store, subjectDigest);
+      const index = current ? { ...current, manifests: [...current.manifests] } : emptyIndex();
       const have = new Set(index.manifests.map((m) => m.digest));
       const missing = wanted.filter((w) => !have.has(w.digest));
       if (missing.length === 0) return undefined;

@@ -39,7 +39,7 @@ export interface TreeOptions {
 }
 
 export async function tree(store: Store, reference: string, opts: TreeOptions = {}): Promise<TreeNode> {
-  const root = await store.fetchManifest(await store.resolve(reference));
+  const root = await store.fetchManifest(reference);
   const state = { count: 0, seen: new Set<string>() };
   return build(store, root, undefined, opts.referrers !== false, state);
 }

@@ -121,20 +121,27 @@ function loadLibs(): Promise<Libs> {
 }
 
 type BaseMaterial = Omit<TrustMaterial, 'publicKey'>;
-const materialCache = new WeakMap<
-  TrustedRootJSON,
-  { problems: string[]; material?: BaseMaterial; error?: string }
->();
+interface RootEntry {
+  problems: string[];
+  material?: BaseMaterial;
+  error?: string;
+  /** Hex ids (logId and checkpointKeyId) of the transparency logs the root names. */
+  logIds: Set<string>;
+}
+/** Parsed once per TrustedRoot object (roots are treated as immutable once passed in). */
+const materialCache = new WeakMap<TrustedRootJSON, RootEntry>();
 
-function trustMaterialFor(
-  l: Libs,
-  root: TrustedRootJSON,
-): { problems: string[]; material?: BaseMaterial; error?: string } {
+function trustMaterialFor(l: Libs, root: TrustedRootJSON): RootEntry {
   let entry = materialCache.get(root);
   if (!entry) {
     const problems = trustedRootProblems(root);
-    entry = { problems };
+    entry = { problems, logIds: new Set() };
     if (problems.length === 0) {
+      for (const t of root.tlogs ?? []) {
+        if (t.logId?.keyId) entry.logIds.add(Buffer.from(t.logId.keyId, 'base64').toString('hex'));
+        if (t.checkpointKeyId?.keyId)
+          entry.logIds.add(Buffer.from(t.checkpointKeyId.keyId, 'base64').toString('hex'));
+      }
       try {
         const parsed = l.specs.TrustedRoot.fromJSON(root);
         const { publicKey: _unused, ...material } = l.verify.toTrustMaterial(parsed, () => {
@@ -312,11 +319,7 @@ async function verifyInto(
     throw new Fail('identity', 'no trusted identity stated for a keyless bundle');
 
   // Every log entry must come from a log the trusted root names, whatever the thresholds.
-  const logIds = new Set<string>();
-  for (const t of trust.trustedRoot.tlogs ?? []) {
-    if (t.logId?.keyId) logIds.add(Buffer.from(t.logId.keyId, 'base64').toString('hex'));
-    if (t.checkpointKeyId?.keyId) logIds.add(Buffer.from(t.checkpointKeyId.keyId, 'base64').toString('hex'));
-  }
+  const logIds = root.logIds;
   for (const e of bundle.verificationMaterial.tlogEntries) {
     const id = e.logId?.keyId.toString('hex') ?? '';
     if (!logIds.has(id))

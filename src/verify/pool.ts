@@ -132,7 +132,14 @@ async function runInWorkers(
       worker.on('exit', () => resolve());
       send();
     });
-  const pool = Array.from({ length: count }, () => new Worker(script, { workerData: { trust } }));
+  let pool: Worker[] = [];
+  try {
+    for (let i = 0; i < count; i++) pool.push(new Worker(script, { workerData: { trust } }));
+  } catch {
+    // e.g. trust that cannot be cloned to a thread: verify everything here instead.
+    await Promise.all(pool.map((w) => w.terminate()));
+    pool = [];
+  }
   try {
     await Promise.all(pool.map(run));
   } finally {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasStackTrace, runVouch } from '../support/cli.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { startRegistry } from '../support/registry.js';
 import {
   attachProvenance,
@@ -192,6 +193,32 @@ describe('vouch promote (CLI)', () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(msg);
     expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+
+  it('a registry fault during the copy: exit 3, "failed at step 3 (copy)", tag unchanged; the re-run completes', async () => {
+    const img = await image('faulty');
+    const proxy = await startFaultProxy(r2.host);
+    try {
+      const p = writePolicy(dir, policyDoc(keys, [`${r1.host}/staging/*`], [`${proxy.host}/prod/*`]), 'proxy.json');
+      const args = ['promote', img.name, `${proxy.host}/prod/faulty:1.0`, '--policy', p, '--key', keys.key, '--plain-http'];
+      proxy.addRule({ method: 'PUT', path: /\/blobs\/uploads\//, times: Infinity, fault: { kind: 'status', status: 500 } });
+      const r = await runVouch(args, { env });
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/^vouch: promotion failed at step 3 \(copy\): /m);
+      expect(r.stderr).toMatch(/^hint: the destination tag 1\.0 was not changed; run the same command again/m);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      const head = await fetch(`http://${r2.host}/v2/prod/faulty/manifests/1.0`, {
+        method: 'HEAD',
+        headers: { Accept: 'application/vnd.oci.image.index.v1+json' },
+      });
+      expect(head.status).toBe(404);
+      proxy.clearRules();
+      const again = await runVouch(args, { env });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toContain(`@${img.desc.digest}`);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('an unreachable destination fails with exit 3 and names the step', async () => {

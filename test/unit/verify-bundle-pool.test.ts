@@ -80,6 +80,14 @@ describe('verifyBundles', () => {
     expect(got.map((r) => r.report.ok)).toEqual([true, true, true, false]);
   });
 
+  it('falls back to in-process verification when workers cannot take the trust', async () => {
+    // a function cannot be cloned into a worker thread
+    const odd = { ...trust, extra: () => undefined } as unknown as TrustOptions;
+    const got = await verifyBundles(items(), odd, { concurrency: 2 });
+    expect(got.filter((r) => r.report.source.startsWith('happy-path')).every((r) => r.report.ok)).toBe(true);
+    expect(got).toHaveLength(20);
+  });
+
   it('propagates an artifact I/O error instead of a verdict', async () => {
     const list = items().map((it) => ({
       ...it,
