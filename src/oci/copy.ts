@@ -30,6 +30,13 @@ import type {
 export const MAX_COPY_MANIFESTS = 10_000;
 export const MAX_COPY_BLOBS = 100_000;
 const DEFAULT_CONCURRENCY = 4;
+/**
+ * Read-ahead per blob in flight. The source socket keeps streaming while the destination
+ * socket is blocked, and vice versa: registry to registry on loopback (2 cores), a 256 MiB
+ * layer copied about a third faster with 4 MiB than with the streams' own buffers, for at
+ * most concurrency × 4 MiB of memory.
+ */
+const COPY_BUFFER_BYTES = 4 * 1024 * 1024;
 
 interface Graph {
   /** Manifests in push order: children before their parents. */
@@ -73,10 +80,17 @@ export async function copy(
       concurrency,
       async (d) => {
         done.add(d.digest);
-        const how = await copyBlob(src, dst, d, (n) => {
-          progress.bytes += n;
-          report('blobs');
-        });
+        const how = await copyBlob(
+          src,
+          dst,
+          d,
+          opts.onProgress
+            ? (n) => {
+                progress.bytes += n;
+                report('blobs');
+              }
+            : undefined,
+        );
         blobs[how]++;
         if (how === 'copied') blobs.bytes += d.size;
         progress.blobsDone++;
@@ -184,7 +198,7 @@ async function copyBlob(
   src: Store,
   dst: Store,
   d: Descriptor,
-  onBytes: (n: number) => void,
+  onBytes: ((n: number) => void) | undefined,
 ): Promise<'copied' | 'mounted' | 'skipped'> {
   if (await dst.hasBlob(d.digest)) return 'skipped';
   if (
@@ -208,17 +222,17 @@ async function copyBlob(
 }
 
 /**
- * Wraps a fetched blob stream so that it is safe to hand to any pushBlob. A verifying source
- * can fail (digest mismatch) as soon as its response ends, before the destination has started
- * reading (it may still be opening an upload session); an 'error' with no listener would
- * crash the process and a pipe from an already-failed stream would wait forever. The wrapper
- * holds such an error back and raises it on the first read, and counts bytes as they are read.
+ * Wraps a fetched blob stream for pushBlob: a read-ahead buffer between the two sockets, a byte
+ * counter for progress, and a guard for any Store whose stream could fail (digest mismatch)
+ * before the destination starts reading (it may still be opening an upload session): such an
+ * error is held back and raised on the first read, instead of going unheard (a crash) or
+ * leaving the destination piping from a stream that already failed (a hang).
  */
-function deferredSource(src: Readable, onBytes: (n: number) => void): Readable {
+function deferredSource(src: Readable, onBytes: ((n: number) => void) | undefined): Readable {
   let early: Error | undefined;
   let reading = false;
   const out = new Readable({
-    highWaterMark: 1024 * 1024,
+    highWaterMark: COPY_BUFFER_BYTES,
     read() {
       reading = true;
       if (early) {
@@ -233,7 +247,7 @@ function deferredSource(src: Readable, onBytes: (n: number) => void): Readable {
     },
   });
   src.on('data', (chunk: Buffer) => {
-    onBytes(chunk.length);
+    onBytes?.(chunk.length);
     if (!out.push(chunk)) src.pause();
   });
   src.on('end', () => out.push(null));

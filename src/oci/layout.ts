@@ -14,10 +14,18 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { pipeline as pipelineCb, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { badInput, ioFailure, VouchError } from '../errors.js';
-import { assertDigest, digestAlgorithm, digestOf, isDigest, verifyBytes, VerifyingStream } from './digest.js';
+import {
+  assertDigest,
+  digestAlgorithm,
+  digestOf,
+  isDigest,
+  verifiedSource,
+  verifyBytes,
+  VerifyingStream,
+} from './digest.js';
 import {
   ANNOTATION,
   MediaType,
@@ -162,10 +170,13 @@ export class LayoutStore implements Store {
         'the layout was altered; do not trust it',
       );
     }
-    const verifier = new VerifyingStream({ digest: desc.digest, size: desc.size, source: this.name });
-    // pipeline() propagates errors both ways and returns the verifier: a consumer that
-    // destroys it early also closes the file.
-    return pipelineCb(createReadStream(file, { highWaterMark: 1024 * 1024 }), verifier, () => undefined);
+    // Nothing is read until the consumer reads: a verification failure can never fire before
+    // the consumer listens, nor leave it piping from a stream that already failed.
+    return verifiedSource(createReadStream(file, { highWaterMark: 1024 * 1024 }), {
+      digest: desc.digest,
+      size: desc.size,
+      source: this.name,
+    });
   }
 
   async pushBlob(desc: Descriptor, content: Readable | Buffer): Promise<void> {

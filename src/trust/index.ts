@@ -159,6 +159,8 @@ export interface LoadTrustedRootOptions {
   offline?: boolean;
   /** Bound for the TUF refresh, default 2 s; it is never required. */
   refreshTimeoutMs?: number;
+  /** TUF repository (default: the public-good CDN, or VOUCH_TUF_MIRROR). */
+  mirrorUrl?: string;
 }
 
 /**
@@ -189,7 +191,10 @@ export async function loadTrustedRoot(opts: LoadTrustedRootOptions = {}): Promis
   if (!offline) {
     const cached = await readCachedRoot();
     if (cached) return cached;
-    const fresh = await refreshFromTuf(opts.refreshTimeoutMs ?? 2000);
+    const fresh = await refreshFromTuf(
+      opts.refreshTimeoutMs ?? 2000,
+      opts.mirrorUrl ?? process.env.VOUCH_TUF_MIRROR,
+    );
     if (fresh) {
       await writeCachedRoot(fresh);
       return fresh;
@@ -230,7 +235,7 @@ async function writeCachedRoot(root: TrustedRootJSON): Promise<void> {
   }
 }
 
-async function refreshFromTuf(timeoutMs: number): Promise<TrustedRootJSON | undefined> {
+async function refreshFromTuf(timeoutMs: number, mirrorURL?: string): Promise<TrustedRootJSON | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), timeoutMs);
@@ -242,7 +247,12 @@ async function refreshFromTuf(timeoutMs: number): Promise<TrustedRootJSON | unde
         import('@sigstore/tuf'),
         import('@sigstore/protobuf-specs'),
       ]);
-      const root = await getTrustedRoot({ cachePath: tufCachePath(), retry: false, timeout: timeoutMs });
+      const root = await getTrustedRoot({
+        cachePath: tufCachePath(),
+        retry: false,
+        timeout: timeoutMs,
+        ...(mirrorURL ? { mirrorURL } : {}),
+      });
       const json = TrustedRoot.toJSON(root) as TrustedRootJSON;
       return trustedRootProblems(json).length === 0 ? json : undefined;
     } catch {

@@ -120,6 +120,12 @@ function loadLibs(): Promise<Libs> {
   return libs;
 }
 
+/** Loads the Sigstore libraries and parses the root ahead of the first bundle (worker start-up). */
+export async function preloadVerifier(root?: TrustedRootJSON): Promise<void> {
+  const l = await loadLibs();
+  if (root) trustMaterialFor(l, root);
+}
+
 type BaseMaterial = Omit<TrustMaterial, 'publicKey'>;
 interface RootEntry {
   problems: string[];

@@ -4,10 +4,12 @@
  * TrustOptions (sent once in workerData) so its parsed trust material is cached across bundles.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { verifyBundle, type TrustOptions } from './bundle.js';
+import { preloadVerifier, verifyBundle, type TrustOptions } from './bundle.js';
 import type { WorkRequest, WorkResponse } from './pool.js';
 
 const trust = (workerData as { trust: TrustOptions }).trust;
+// Overlaps library loading and root parsing with the pool sending the first bundles.
+void preloadVerifier(trust.trustedRoot).catch(() => undefined);
 
 parentPort?.on('message', (req: WorkRequest) => {
   verifyBundle(req.bundle, req.artifact, trust, { source: req.source, bytes: req.bytes })

@@ -121,6 +121,25 @@ describe('vouch copy and vouch tree', () => {
     expect((JSON.parse(t.stdout) as TreeJson).referrers.map((x) => x.digest)).toEqual([referrer]);
   });
 
+  it('shows progress on stderr only when it is a terminal and --json is off', async () => {
+    const src = path.join(dir, 'big');
+    mklayout(src, 'v1', 3_000_000);
+    // `script` gives the CLI a pseudo-terminal, as a user's shell does.
+    const inTty = (args: string): string =>
+      execFileSync('script', ['-qec', `${NODE} ${path.join(ROOT, 'bin/run.js')} ${args}`, '/dev/null'], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${path.dirname(NODE)}:${process.env.PATH ?? ''}` },
+      });
+    const tty = inTty(`copy oci:${src}:v1 oci:${dir}/tty1`);
+    expect(tty).toContain('\r\x1b[Kblobs: ');
+    expect(tty).toMatch(/blobs: 4\/4 blobs/);
+    const json = inTty(`copy oci:${src}:v1 oci:${dir}/tty2 --json`);
+    expect(json).not.toContain('\x1b[K');
+    const piped = await runVouch(['copy', `oci:${src}:v1`, `oci:${dir}/piped`]);
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).not.toContain('\x1b[K');
+  });
+
   it('a bad reference exits 2 with one line and a hint, no stack trace', async () => {
     for (const args of [
       ['copy', 'Not A Ref', `${r2.host}/x/y:v1`],

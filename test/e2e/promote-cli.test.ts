@@ -199,13 +199,33 @@ describe('vouch promote (CLI)', () => {
     const img = await image('faulty');
     const proxy = await startFaultProxy(r2.host);
     try {
-      const p = writePolicy(dir, policyDoc(keys, [`${r1.host}/staging/*`], [`${proxy.host}/prod/*`]), 'proxy.json');
-      const args = ['promote', img.name, `${proxy.host}/prod/faulty:1.0`, '--policy', p, '--key', keys.key, '--plain-http'];
-      proxy.addRule({ method: 'PUT', path: /\/blobs\/uploads\//, times: Infinity, fault: { kind: 'status', status: 500 } });
+      const p = writePolicy(
+        dir,
+        policyDoc(keys, [`${r1.host}/staging/*`], [`${proxy.host}/prod/*`]),
+        'proxy.json',
+      );
+      const args = [
+        'promote',
+        img.name,
+        `${proxy.host}/prod/faulty:1.0`,
+        '--policy',
+        p,
+        '--key',
+        keys.key,
+        '--plain-http',
+      ];
+      proxy.addRule({
+        method: 'PUT',
+        path: /\/blobs\/uploads\//,
+        times: Infinity,
+        fault: { kind: 'status', status: 500 },
+      });
       const r = await runVouch(args, { env });
       expect(r.code, r.stderr).toBe(3);
       expect(r.stderr).toMatch(/^vouch: promotion failed at step 3 \(copy\): /m);
-      expect(r.stderr).toMatch(/^hint: the destination tag 1\.0 was not changed; run the same command again/m);
+      expect(r.stderr).toMatch(
+        /^hint: the destination tag 1\.0 was not changed; run the same command again/m,
+      );
       expect(hasStackTrace(r.stderr)).toBe(false);
       const head = await fetch(`http://${r2.host}/v2/prod/faulty/manifests/1.0`, {
         method: 'HEAD',

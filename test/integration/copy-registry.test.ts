@@ -99,6 +99,15 @@ describe('copy between registries and layouts', () => {
     await expectComplete(dst, `${a.host}/mirror/app`);
   });
 
+  it('re-tags within one repository without moving a byte', async () => {
+    const s = await reg(a, 'demo/app');
+    const r = await copy(s, 'v1', s, { tag: 'v1-again' });
+    expect(r.blobs).toMatchObject({ copied: 0, mounted: 0 });
+    expect(r.blobs.skipped).toBe(img.blobs.length + 1 + 3);
+    expect(skopeoDigest(`${a.host}/demo/app:v1-again`)).toBe(img.root.digest);
+    expect((await listReferrers(s, img.root)).map((d) => d.digest)).toEqual([refs.sig.digest]);
+  });
+
   it('registry → layout, and that layout → layout, keep every digest', async () => {
     const src = await reg(b, 'prod/app');
     const out = openLayout(path.join(dir, 'back'));

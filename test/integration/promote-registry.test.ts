@@ -127,7 +127,9 @@ describe('promote between two registries', () => {
     // The VSA names the destination by digest, the policy by digest and every bundle it rests on.
     const found = await discoverBundles(dstStore, img.desc);
     const vsaBundle = found.find((b) => b.referrer.digest === r.vsa?.referrer);
-    const stmt = decodeDssePayload((vsaBundle?.bundle as { dsseEnvelope: never }).dsseEnvelope) as {
+    const stmt = decodeDssePayload(
+      (vsaBundle?.bundle as { dsseEnvelope: never }).dsseEnvelope,
+    ) as unknown as {
       subject: { digest: { sha256: string } }[];
       predicate: Record<string, unknown>;
     };

@@ -4,6 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +13,9 @@ import {
   openStore,
   parseReference,
   copy,
+  pushArtifact,
   readFallbackIndex,
+  sha256Digest,
   type Descriptor,
   type Store,
 } from '../../src/oci/index.js';
@@ -141,6 +145,35 @@ describe('referrers tag schema on a registry', () => {
       ]);
     } finally {
       await api.stop();
+    }
+  });
+
+  it('pushes a function package as a tagged one-layer artifact, streamed', async () => {
+    const s = await store('fn/pkg');
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-fn-'));
+    try {
+      const file = path.join(dir, 'fn.zip');
+      const data = Buffer.alloc(3 * 1024 * 1024 + 1, 'z');
+      await writeFile(file, data);
+      const d = await pushArtifact(
+        s,
+        {
+          artifactType: 'application/vnd.example.fn',
+          file: { path: file, mediaType: 'application/zip', title: 'fn.zip' },
+        },
+        'v1',
+      );
+      const m = await s.fetchManifest('v1');
+      expect(m.descriptor.digest).toBe(d.digest);
+      const layer = (m.manifest as { layers: Descriptor[] }).layers[0]!;
+      expect(layer).toMatchObject({
+        digest: sha256Digest(data),
+        size: data.length,
+        annotations: { 'org.opencontainers.image.title': 'fn.zip' },
+      });
+      expect(await s.hasBlob(layer.digest)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

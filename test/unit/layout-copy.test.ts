@@ -134,6 +134,46 @@ describe('copy between OCI layouts', () => {
     expect(await dst.hasManifest(sig.digest)).toBe(true);
   });
 
+  it('copies Docker v2 manifest lists and manifests byte for byte', async () => {
+    const src = new LayoutStore(path.join(dir, 'src'));
+    const layer = Buffer.from('docker layer');
+    const cfg = Buffer.from('{"architecture":"amd64","os":"linux"}');
+    const layerD = {
+      mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+      digest: sha256Digest(layer),
+      size: layer.length,
+    };
+    const cfgD = {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      digest: sha256Digest(cfg),
+      size: cfg.length,
+    };
+    await src.pushBlob(layerD, layer);
+    await src.pushBlob(cfgD, cfg);
+    // Docker's own spacing: the bytes, not a re-serialization, must travel.
+    const m = Buffer.from(
+      `{\n   "schemaVersion": 2,\n   "mediaType": "${MediaType.dockerManifest}",\n   "config": ${JSON.stringify(cfgD)},\n   "layers": [${JSON.stringify(layerD)}]\n}`,
+    );
+    const md = await src.pushManifest(m, MediaType.dockerManifest);
+    const list = Buffer.from(
+      JSON.stringify(
+        {
+          schemaVersion: 2,
+          mediaType: MediaType.dockerManifestList,
+          manifests: [{ ...md, platform: { architecture: 'amd64', os: 'linux' } }],
+        },
+        null,
+        3,
+      ),
+    );
+    const ld = await src.pushManifest(list, MediaType.dockerManifestList, 'docker');
+    const dst = new LayoutStore(path.join(dir, 'dst'));
+    const r = await copy(src, 'docker', dst, { tag: 'docker' });
+    expect(r.destination).toMatchObject({ digest: ld.digest, mediaType: MediaType.dockerManifestList });
+    expect((await dst.fetchManifest(md.digest)).bytes.equals(m)).toBe(true);
+    expect((await dst.fetchManifest('docker')).bytes.equals(list)).toBe(true);
+  });
+
   it('copies a single-platform manifest', async () => {
     const src = new LayoutStore(path.join(dir, 'src'));
     const cfg = Buffer.from('{"architecture":"amd64","os":"linux"}');

@@ -116,6 +116,22 @@ describe('OCI image layout store', () => {
     await expect(store.fetchManifest('v1')).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
   });
 
+  it('a corrupted blob fetched now and read later fails cleanly on the first read', async () => {
+    const store = new LayoutStore(dir);
+    const b = blob('content that will be altered');
+    await store.pushBlob(b.desc, b.data);
+    await writeFile(store.blobPath(b.desc.digest), 'content that WILL be altered');
+    const stream = await store.fetchBlob(b.desc);
+    // The consumer is busy elsewhere for a while (e.g. opening an upload session).
+    await new Promise((r) => setTimeout(r, 50));
+    const other = new LayoutStore(path.join(dir, 'other'));
+    await expect(other.pushBlob(b.desc, stream)).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      exitCode: 3,
+    });
+    expect(await other.hasBlob(b.desc.digest)).toBe(false);
+  });
+
   it('records untagged pushes once, one entry per digest+tag, and moves tags', async () => {
     const store = new LayoutStore(dir);
     const b = blob('a');

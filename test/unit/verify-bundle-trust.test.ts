@@ -185,3 +185,46 @@ describe('public keys and trust flags', () => {
     expect(identityFromFlags({})).toBeUndefined();
   });
 });
+
+describe('TUF refresh is never required', () => {
+  it('falls back to the embedded root when the TUF mirror hangs or fails (loopback mirrors)', async () => {
+    const http = await import('node:http');
+    const { mkdirSync } = await import('node:fs');
+    const hits = { hanging: 0, failing: 0 };
+    const hanging = http.createServer(() => {
+      hits.hanging++;
+    });
+    const failing = http.createServer((_req, res) => {
+      hits.failing++;
+      res.writeHead(500).end();
+    });
+    const listen = (s: typeof hanging) =>
+      new Promise<string>((resolve) =>
+        s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as { port: number }).port}`)),
+      );
+    const before = process.env.XDG_CACHE_HOME;
+    const cache = mkdtempSync(path.join(os.tmpdir(), 'vouch-tuf-'));
+    process.env.XDG_CACHE_HOME = cache;
+    // Seed the TUF cache with the public-good TUF root so that the client goes to the mirror.
+    const seeds = JSON.parse(
+      readFileSync(path.join(CORPORA, 'sigstore-js/packages/tuf/seeds.json'), 'utf8'),
+    ) as Record<string, { 'root.json': string }>;
+    const tufRoot = Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!['root.json'], 'base64');
+    try {
+      for (const mirrorUrl of [await listen(hanging), await listen(failing)]) {
+        const repoDir = path.join(cache, 'vouch', 'tuf', encodeURIComponent(new URL(mirrorUrl).host));
+        mkdirSync(repoDir, { recursive: true });
+        writeFileSync(path.join(repoDir, 'root.json'), tufRoot);
+        expect(await loadTrustedRoot({ mirrorUrl, refreshTimeoutMs: 300 })).toEqual(root);
+      }
+      expect(hits.hanging).toBeGreaterThan(0);
+      expect(hits.failing).toBeGreaterThan(0);
+    } finally {
+      if (before === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = before;
+      hanging.closeAllConnections();
+      hanging.close();
+      failing.close();
+    }
+  });
+});
