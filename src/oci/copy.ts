@@ -10,7 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import { badInput, ioFailure } from '../errors.js';
-import { assertDigest, digestMismatch, digestOf } from './digest.js';
+import { assertDigest, digestMismatch, digestOf, sameVerification } from './digest.js';
 import { openStore } from './open.js';
 import { addReferrers, listReferrerManifests, mapLimit } from './referrers.js';
 import type {
@@ -256,6 +256,7 @@ function deferredSource(src: Readable, onBytes: ((n: number) => void) | undefine
     else early = err;
   });
   src.pause();
+  sameVerification(out, src);
   return out;
 }
 

@@ -70,6 +70,25 @@ export interface VerifyStreamOptions {
  * the end when the bytes do not hash to `digest`, as soon as they exceed `size`, or at the
  * end when they fall short of it. A consumer that sees 'end' has the verified bytes.
  */
+/** Streams known to check their own bytes against a digest and size (see `verifiesAs`). */
+const verifying = new WeakMap<Readable, VerifyStreamOptions>();
+
+/**
+ * True when `stream` (or the stream it was derived from, see `sameVerification`) errors unless
+ * its bytes hash to `desc.digest` and are exactly `desc.size` long, so a consumer need not hash
+ * them again.
+ */
+export function verifiesAs(stream: Readable, desc: { digest: string; size: number }): boolean {
+  const v = verifying.get(stream);
+  return v !== undefined && v.digest === desc.digest && v.size === desc.size;
+}
+
+/** Declares that `derived` carries every byte and every error of `source` unchanged. */
+export function sameVerification(derived: Readable, source: Readable): void {
+  const v = verifying.get(source);
+  if (v) verifying.set(derived, v);
+}
+
 export class VerifyingStream extends Transform {
   private readonly hash: Hash;
   private seen = 0;
@@ -80,6 +99,7 @@ export class VerifyingStream extends Transform {
     super({ highWaterMark: 1024 * 1024 });
     this.expected = opts;
     this.hash = createHash(digestAlgorithm(opts.digest));
+    verifying.set(this, opts);
   }
 
   /** Bytes seen so far. */
