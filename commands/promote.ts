@@ -7,7 +7,7 @@ import { trustFlags, trustOptions } from '../cli/flags/trust.js';
 import { loadPolicy } from '../src/policy/index.js';
 import type { SlsaLevel } from '../src/policy/types.js';
 import type { CopyProgress } from '../src/oci/index.js';
-import { promote, STEP_TITLES, STEPS, type PromotionResult } from '../src/promote/index.js';
+import { promote, STEP_TITLES, STEPS, type PlanCounts, type PromotionResult } from '../src/promote/index.js';
 
 // In promote, --key is the VSA signing key (signing flags); verification trust comes from the
 // policy (or identity flags), so the trust group's public --key is left out.
@@ -112,9 +112,9 @@ function renderHuman(r: PromotionResult): string {
   if (r.plan) {
     const p = r.plan;
     out.push(
-      `plan: ${p.manifests} manifests, ${p.referrers} referrers, ${p.blobs} blobs, ${p.bytes} bytes` +
+      `plan: ${counts(p)}` +
         (p.destination
-          ? `; already at destination: ${p.destination.present.manifests + p.destination.present.referrers} manifests, ${p.destination.present.blobs} blobs; to copy: ${p.destination.missing.blobs} blobs, ${p.destination.missing.bytes} bytes`
+          ? `\n  already at destination: ${counts(p.destination.present)}\n  to copy:                ${counts(p.destination.missing)}`
           : ''),
     );
   }
@@ -149,4 +149,8 @@ function ttyProgress(): { update: (p: CopyProgress) => void; clear: () => void }
       shown = false;
     },
   };
+}
+
+function counts(c: PlanCounts): string {
+  return `${c.manifests} manifests, ${c.referrers} referrers, ${c.blobs} blobs, ${c.bytes} bytes`;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { X509Certificate } from '@sigstore/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VouchError } from '../../src/errors.js';
+import { derUtf8String } from '../../src/verify/identity.js';
 import { loadTrustedRoot, type TrustedRootJSON } from '../../src/trust/index.js';
 import {
   assertTrustStated,
@@ -47,6 +48,20 @@ describe('certificate identity', () => {
     expect(id.extensions['1.3.6.1.4.1.57264.1.1']).toBe(ISS);
     // a non-legacy extension decoded from DER, e.g. the source repository URI (.1.12)
     expect(id.extensions['1.3.6.1.4.1.57264.1.12']).toMatch(/^https:\/\/github\.com\//);
+  });
+});
+
+describe('derUtf8String (non-legacy Fulcio extensions)', () => {
+  it('decodes short and long-form lengths and refuses anything else', () => {
+    expect(derUtf8String(Buffer.from([0x0c, 3, 0x61, 0x62, 0x63]))).toBe('abc');
+    const long = 'x'.repeat(300);
+    expect(derUtf8String(Buffer.concat([Buffer.from([0x0c, 0x82, 0x01, 0x2c]), Buffer.from(long)]))).toBe(
+      long,
+    );
+    expect(derUtf8String(Buffer.from([0x13, 3, 0x61, 0x62, 0x63]))).toBeUndefined(); // PrintableString
+    expect(derUtf8String(Buffer.from([0x0c, 4, 0x61, 0x62, 0x63]))).toBeUndefined(); // truncated
+    expect(derUtf8String(Buffer.from([0x0c, 2, 0x61, 0x62, 0x63]))).toBeUndefined(); // trailing bytes
+    expect(derUtf8String(Buffer.from('https://token.actions.githubusercontent.com'))).toBeUndefined(); // raw legacy form
   });
 });
 
