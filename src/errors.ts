@@ -90,10 +90,20 @@ export function toVouchError(err: unknown): VouchError {
     return badInput('FILE_ACCESS', `permission denied: ${e?.path ?? message}`, 'check file permissions', err);
   }
   if (code === 'EISDIR') {
-    return badInput('FILE_IS_DIRECTORY', `expected a file, got a directory: ${e?.path ?? message}`, undefined, err);
+    return badInput(
+      'FILE_IS_DIRECTORY',
+      `expected a file, got a directory: ${e?.path ?? message}`,
+      undefined,
+      err,
+    );
   }
   if (code && NETWORK_CODES.has(code)) {
-    return ioFailure('NETWORK', `network error (${code}): ${message}`, 'check the address and that the service is up', err);
+    return ioFailure(
+      'NETWORK',
+      `network error (${code}): ${message}`,
+      'check the address and that the service is up',
+      err,
+    );
   }
   return ioFailure('INTERNAL', message || 'unexpected error', 'rerun with DEBUG=vouch* for details', err);
 }

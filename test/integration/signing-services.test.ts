@@ -77,7 +77,7 @@ describe('key-based signing with a transparency log', () => {
       tlogUpload: true,
       rekorUrl: stack.rekorUrl,
     });
-    expect(r.bundle.verificationMaterial.tlogEntries[0]!.kindVersion.kind).toBe('hashedrekord');
+    expect(r.bundle.verificationMaterial.tlogEntries[0]!.kindVersion!.kind).toBe('hashedrekord');
     verifyIndependently(r.bundle, {
       trustedRoot: stack.trustedRoot,
       publicKeyPem: key.pub,
