@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { stringify } from 'yaml';
 import { VouchCommand } from '../../cli/base.js';
-import { writeFileAtomic } from '../../src/oci/index.js';
+import { writeOutputFile } from '../../src/files.js';
 import { badInput } from '../../src/errors.js';
 import { access } from 'node:fs/promises';
 import { describePolicy, policyInit, policyWarnings, type Severity } from '../../src/policy/index.js';
@@ -108,7 +108,7 @@ The key is referenced by path, relative to the directory of --out (absolute when
         if (exists)
           throw badInput('POLICY_EXISTS', `${flags.out} already exists`, 'pass --force to overwrite it');
       }
-      await writeFileAtomic(flags.out, Buffer.from(text));
+      await writeOutputFile(flags.out, text);
       if (this.json) this.render({ path: flags.out, policy }, () => '');
       this.note(`wrote ${flags.out}`);
       for (const line of describePolicy(policy)) this.note(`  ${line}`);

@@ -29,3 +29,4 @@ export {
   type SchemaName,
   type SchemaProblem,
 } from './validate.js';
+export { SEVERITY_RANK, countVulns, severityOf, type VulnCounts, type VulnSeverityLevel } from './vulns.js';

@@ -25,7 +25,7 @@ export {
 } from './digest.js';
 export { openStore } from './open.js';
 export { openRegistryStore } from './registry.js';
-export { LayoutStore, openLayout, writeFileAtomic } from './layout.js';
+export { LayoutStore, openLayout } from './layout.js';
 export {
   listReferrers,
   listReferrerManifests,

@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { badInput, ioFailure, VouchError } from '../errors.js';
+import { writeFileAtomic } from '../files.js';
 import {
   assertDigest,
   digestAlgorithm,
@@ -127,7 +128,7 @@ export class LayoutStore implements Store {
     if (manifest.artifactType) descriptor.artifactType = manifest.artifactType;
     await this.ensureLayout();
     const file = this.blobPath(digest);
-    if (!(await exists(file))) await writeFileAtomic(file, bytes);
+    if (!(await exists(file))) await writeFileAtomic(file, bytes, { createDirs: true });
     await this.updateIndex((index) => {
       if (tag !== undefined) {
         index.manifests = index.manifests.filter((m) => m.annotations?.[ANNOTATION.refName] !== tag);
@@ -193,7 +194,7 @@ export class LayoutStore implements Store {
         throw badInput('SIZE_MISMATCH', `blob has ${content.length} bytes, descriptor says ${desc.size}`);
       }
       verifyBytes(content, desc.digest, 'blob to push');
-      await writeFileAtomic(file, content);
+      await writeFileAtomic(file, content, { createDirs: true });
       return;
     }
     const tmp = tempName(file);
@@ -249,10 +250,12 @@ export class LayoutStore implements Store {
         size: bytes.length,
       };
       const file = this.blobPath(descriptor.digest);
-      if (!(await exists(file))) await writeFileAtomic(file, bytes);
+      if (!(await exists(file))) await writeFileAtomic(file, bytes, { createDirs: true });
       index.manifests = index.manifests.filter((m) => m.annotations?.[ANNOTATION.refName] !== tag);
       index.manifests.push({ ...descriptor, annotations: { [ANNOTATION.refName]: tag } });
-      await writeFileAtomic(path.join(this.dir, 'index.json'), Buffer.from(JSON.stringify(index)));
+      await writeFileAtomic(path.join(this.dir, 'index.json'), Buffer.from(JSON.stringify(index)), {
+        createDirs: true,
+      });
       return descriptor;
     });
   }
@@ -344,7 +347,9 @@ export class LayoutStore implements Store {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
     if (text === undefined) {
-      await writeFileAtomic(marker, Buffer.from(JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION })));
+      await writeFileAtomic(marker, Buffer.from(JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION })), {
+        createDirs: true,
+      });
       return;
     }
     let version: unknown;
@@ -366,7 +371,9 @@ export class LayoutStore implements Store {
     await withLayoutLock(this.dir, async () => {
       const index = await this.readIndex();
       if (!change(index)) return;
-      await writeFileAtomic(path.join(this.dir, 'index.json'), Buffer.from(JSON.stringify(index)));
+      await writeFileAtomic(path.join(this.dir, 'index.json'), Buffer.from(JSON.stringify(index)), {
+        createDirs: true,
+      });
     });
   }
 }
@@ -445,25 +452,6 @@ async function lockAge(lock: string): Promise<number | undefined> {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/** Writes `data` to `file` atomically: temp file in the same directory, fsync, rename. */
-export async function writeFileAtomic(file: string, data: Buffer): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const tmp = tempName(file);
-  try {
-    const fh = await fsp.open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 function tempName(file: string): string {
   return path.join(

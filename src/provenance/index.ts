@@ -25,7 +25,6 @@ export { gitSource, type GitSource } from './git.js';
 export {
   importScan,
   summarizeVulns,
-  severityOf,
   SCAN_FORMATS,
   MAX_SCAN_BYTES,
   type ImportedScan,
@@ -44,7 +43,7 @@ export {
   type SubjectDigest,
 } from './subjects.js';
 export { stripCredentials, isGitCommit } from './url.js';
-export { writeFileAtomic } from './write.js';
+export { writeOutputFile as writeFileAtomic } from '../files.js';
 export {
   runProvenance,
   vulnsPath,

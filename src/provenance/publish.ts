@@ -10,7 +10,7 @@ import type { SignerSpec, SignResult } from '../signing/index.js';
 import { generateProvenance, type GeneratedProvenance, type GenerateOptions } from './generate.js';
 import type { SeverityCounts } from './scan.js';
 import { resolveSubjects, type ResolvedSubject, type SubjectDigest } from './subjects.js';
-import { writeFileAtomic } from './write.js';
+import { writeOutputFile } from '../files.js';
 
 export interface ProvenanceRun extends Omit<GenerateOptions, 'subjects'> {
   /** SUBJECT arguments: files and/or image references. */
@@ -110,8 +110,8 @@ export async function runProvenance(run: ProvenanceRun): Promise<ProvenanceOutco
       warnings.push('the vulns attestation is only written with --out (or attached with --push)');
   }
 
-  if (provenance.out) await writeFileAtomic(provenance.out, provenance.text);
-  if (vulns?.out) await writeFileAtomic(vulns.out, vulns.text);
+  if (provenance.out) await writeOutputFile(provenance.out, provenance.text);
+  if (vulns?.out) await writeOutputFile(vulns.out, vulns.text);
 
   const pushed: PushedReferrer[] = [];
   if (run.push) {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { badInput, toVouchError } from '../errors.js';
-import type { ResourceDescriptor } from '../attestation/index.js';
+import { countVulns, type ResourceDescriptor } from '../attestation/index.js';
 
 export type ScanFormat = 'trivy' | 'grype' | 'sarif';
 export const SCAN_FORMATS: readonly ScanFormat[] = ['trivy', 'grype', 'sarif'];
@@ -76,66 +76,11 @@ function iso(v: unknown): string | undefined {
   return Number.isNaN(t) ? undefined : new Date(t).toISOString();
 }
 
-const WORDS: Record<string, Exclude<Severity, 'unknown'>> = {
-  critical: 'critical',
-  high: 'high',
-  important: 'high',
-  medium: 'medium',
-  moderate: 'medium',
-  low: 'low',
-  negligible: 'low',
-};
-const RANK: Record<Severity, number> = { unknown: 0, low: 1, medium: 2, high: 3, critical: 4 };
-
-/** CVSS v3 qualitative ranges (FIRST CVSS v3.1 spec §5); 0.0 ("none") says nothing: unknown. */
-function cvssBucket(score: number): Severity {
-  if (!Number.isFinite(score) || score <= 0) return 'unknown';
-  if (score >= 9) return 'critical';
-  if (score >= 7) return 'high';
-  if (score >= 4) return 'medium';
-  return 'low';
-}
-
-function scoreSeverity(score: unknown): Severity {
-  if (typeof score === 'number') return cvssBucket(score);
-  if (typeof score !== 'string') return 'unknown';
-  const w = score.trim().toLowerCase();
-  if (WORDS[w]) return WORDS[w];
-  return /^\d+(\.\d+)?$/.test(w) ? cvssBucket(Number(w)) : 'unknown';
-}
-
-/**
- * The severity of one result: the highest that any of its scoring methods gives (qualitative
- * words or CVSS numbers), so a scanner's "medium" next to an NVD 9.8 counts as critical —
- * thresholds fail closed. The same rule as the verifier's threshold check (src/verify).
- * Works on any Vulns v0.2 predicate, not only the ones vouch writes.
- */
-export function severityOf(r: { severity?: unknown }): Severity {
-  const list = Array.isArray(r.severity)
-    ? (r.severity as unknown[])
-    : r.severity && typeof r.severity === 'object'
-      ? [r.severity]
-      : [];
-  let best: Severity = 'unknown';
-  for (const s of list) {
-    const sev = isObj(s) ? scoreSeverity(s.score) : 'unknown';
-    if (RANK[sev] > RANK[best]) best = sev;
-  }
-  return best;
-}
-
 /** Counts findings per severity (one per result entry, i.e. per vulnerability × package). */
 export function summarizeVulns(
   predicate: { scanner?: { result?: unknown } } | VulnsPredicate,
 ): SeverityCounts & { total: number } {
-  const counts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, total: 0 };
-  const result = (predicate as { scanner?: { result?: unknown } }).scanner?.result;
-  if (!Array.isArray(result)) return counts;
-  for (const r of result) {
-    counts[severityOf(isObj(r) ? r : {})]++;
-    counts.total++;
-  }
-  return counts;
+  return countVulns(predicate);
 }
 
 function trivy(doc: unknown, fallbackTime: string): VulnsPredicate {

@@ -5,10 +5,11 @@
  * so memory stays flat whatever the file size.
  */
 import { createHash, sign as nodeSign } from 'node:crypto';
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle, SerializedBundle as UpstreamSerializedBundle } from '@sigstore/bundle';
 import { badInput, ioFailure } from '../errors.js';
+import { writeOutputFile } from '../files.js';
 import { loadPrivateKey, type SigningKey } from './keys.js';
 import { resolveIdentityToken } from './oidc.js';
 import { prepareSigner, type PreparedSigner, type SignerSpec } from './signer.js';
@@ -158,28 +159,10 @@ export async function sha256File(file: string): Promise<Buffer> {
   return hash.digest();
 }
 
-/** Writes bundle bytes atomically (temp file in the same directory, then rename). */
+/** Writes bundle bytes atomically; returns the absolute path written. */
 export async function writeBundleFile(file: string, bytes: Buffer): Promise<string> {
   const target = path.resolve(file);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw ioFailure(
-      'BUNDLE_WRITE',
-      `cannot write bundle ${file}: ${(err as Error).message}`,
-      'check the directory',
-      err,
-    );
-  }
+  await writeOutputFile(target, bytes);
   return target;
 }
 

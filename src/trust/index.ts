@@ -4,10 +4,11 @@
  * from a bundle: key material inside a bundle is never an anchor.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { badInput, toVouchError, VouchError } from '../errors.js';
+import { writeFileAtomic } from '../files.js';
 
 /** The JSON (proto3 canonical JSON) form of a Sigstore TrustedRoot, as found in trusted_root.json. */
 export interface TrustedRootJSON {
@@ -225,11 +226,7 @@ async function readCachedRoot(): Promise<TrustedRootJSON | undefined> {
 async function writeCachedRoot(root: TrustedRootJSON): Promise<void> {
   try {
     const file = cachedRootPath();
-    await mkdir(path.dirname(file), { recursive: true });
-    // Write then rename: a concurrent reader never sees half a file.
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(root));
-    await rename(tmp, file);
+    await writeFileAtomic(file, JSON.stringify(root), { createDirs: true });
   } catch {
     // A read-only home only costs a refresh next time.
   }

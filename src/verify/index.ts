@@ -39,7 +39,7 @@ export {
   type LevelEvaluation,
   type ProvenanceEvidence,
 } from './slsa.js';
-export { checkVulns, countVulns, findingSeverity, VULNS_V02, type VulnCounts } from './vulns.js';
+export { checkVulns, countVulns, VULNS_V02, type VulnCounts } from './vulns.js';
 export {
   evaluateVsa,
   verifyDsseEnvelopeWithKey,

@@ -212,6 +212,7 @@ describe('vulnerability thresholds', () => {
       medium: 1,
       low: 1,
       unknown: 1,
+      total: 6,
     });
   });
 
