@@ -6,20 +6,11 @@
 // prints each command before running it, and exits 0 only when every step behaved as expected
 // (the refusal is expected: exit 1 and no prod tag).
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeLayoutImage } from './mklayout.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'run.js');
@@ -82,55 +73,9 @@ function vsaIn(dir, digest) {
   return undefined;
 }
 
-/** Writes a 2-platform image index into an OCI layout, tagged TAG (like scripts/mklayout.mjs). */
+/** Writes a 2-platform image index into an OCI layout, tagged TAG. */
 function makeImage(dir, tag, layerBytes = 64 * 1024) {
-  const blobs = join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const put = (buf) => {
-    const hex = createHash('sha256').update(buf).digest('hex');
-    writeFileSync(join(blobs, hex), buf);
-    return { digest: `sha256:${hex}`, size: buf.length };
-  };
-  const platform = (arch) => {
-    const layer = put(randomBytes(layerBytes));
-    const config = put(
-      Buffer.from(
-        JSON.stringify({
-          architecture: arch,
-          os: 'linux',
-          rootfs: { type: 'layers', diff_ids: [layer.digest] },
-        }),
-      ),
-    );
-    const m = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-    };
-    return {
-      mediaType: m.mediaType,
-      ...put(Buffer.from(JSON.stringify(m))),
-      platform: { architecture: arch, os: 'linux' },
-    };
-  };
-  const idx = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [platform('amd64'), platform('arm64')],
-  };
-  const top = { mediaType: idx.mediaType, ...put(Buffer.from(JSON.stringify(idx))) };
-  const indexPath = join(dir, 'index.json');
-  const index = existsSync(indexPath)
-    ? JSON.parse(readFileSync(indexPath, 'utf8'))
-    : { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
-  index.manifests = index.manifests.filter(
-    (m) => m.annotations?.['org.opencontainers.image.ref.name'] !== tag,
-  );
-  index.manifests.push({ ...top, annotations: { 'org.opencontainers.image.ref.name': tag } });
-  writeFileSync(indexPath, JSON.stringify(index));
-  return top.digest;
+  return writeLayoutImage(dir, tag, { layerBytes });
 }
 
 function layoutTag(dir, tag) {
