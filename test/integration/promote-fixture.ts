@@ -4,10 +4,10 @@
  * attestation signed with a real key and attached as referrers; and policy files. Everything
  * goes through vouch's own library (signing, bundles, copy) — no hand-made registry content.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { writeLayoutImage } from '../../scripts/mklayout.mjs';
 import { attachBundle } from '../../src/bundles/index.js';
 import { copy, openStore, parseReference, type Descriptor, type Store } from '../../src/oci/index.js';
 import type { Policy } from '../../src/policy/types.js';
@@ -46,68 +46,7 @@ export async function makeKeys(dir: string, name = 'vouch'): Promise<Keys> {
 }
 
 /** Writes an image (2-platform index, or one manifest) into a layout under `tag`; returns its digest. */
-export function writeLayoutImage(
-  dir: string,
-  tag: string,
-  opts: { layerBytes?: number; single?: boolean } = {},
-): string {
-  const size = opts.layerBytes ?? 4096;
-  const blobs = path.join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const put = (buf: Buffer) => {
-    const hex = createHash('sha256').update(buf).digest('hex');
-    writeFileSync(path.join(blobs, hex), buf);
-    return { digest: `sha256:${hex}`, size: buf.length };
-  };
-  const manifest = (arch: string) => {
-    const layer = put(randomBytes(size));
-    const config = put(
-      Buffer.from(
-        JSON.stringify({
-          architecture: arch,
-          os: 'linux',
-          rootfs: { type: 'layers', diff_ids: [layer.digest] },
-        }),
-      ),
-    );
-    const m = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-    };
-    return {
-      mediaType: m.mediaType,
-      ...put(Buffer.from(JSON.stringify(m))),
-      platform: { architecture: arch, os: 'linux' },
-    };
-  };
-  let top: { mediaType: string; digest: string; size: number };
-  if (opts.single) {
-    const { platform: _p, ...d } = manifest('amd64');
-    top = d;
-  } else {
-    const idx = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [manifest('amd64'), manifest('arm64')],
-    };
-    top = { mediaType: idx.mediaType, ...put(Buffer.from(JSON.stringify(idx))) };
-  }
-  const indexPath = path.join(dir, 'index.json');
-  const index = existsSync(indexPath)
-    ? (JSON.parse(readFileSync(indexPath, 'utf8')) as {
-        manifests: { annotations?: Record<string, string> }[];
-      })
-    : { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
-  index.manifests = index.manifests.filter(
-    (m) => m.annotations?.['org.opencontainers.image.ref.name'] !== tag,
-  );
-  index.manifests.push({ ...top, annotations: { 'org.opencontainers.image.ref.name': tag } });
-  writeFileSync(indexPath, JSON.stringify(index));
-  return top.digest;
-}
+export { writeLayoutImage };
 
 /** Makes an image and puts it at `ref` (registry or layout) under its tag; returns the store and descriptor. */
 export async function pushImage(
